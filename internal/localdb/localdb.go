@@ -1,0 +1,223 @@
+// Package localdb runs a private PostgreSQL cluster from the machine's PostgreSQL
+// binaries: the console's own database for `make run`, and throwaway clusters for tests.
+// As root it runs the server as the `postgres` OS user, since initdb refuses root.
+package localdb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// DefaultBinDir is where Debian installs the PostgreSQL 15 server binaries.
+const DefaultBinDir = "/usr/lib/postgresql/15/bin"
+
+// Options say where and how the cluster runs.
+type Options struct {
+	// Dir holds the cluster: Dir/data, Dir/postgres.log. Created when missing.
+	Dir string
+	// BinDir holds initdb, pg_ctl and postgres. Empty means DefaultBinDir, or the
+	// directory of `pg_ctl` on PATH when DefaultBinDir does not exist.
+	BinDir string
+	// Throwaway turns off fsync and synchronous commit: for tests only, never for data
+	// that must survive a crash.
+	Throwaway bool
+	// Database is created when missing; empty means "console".
+	Database string
+}
+
+// Cluster is a running private PostgreSQL server listening on 127.0.0.1 only.
+type Cluster struct {
+	opts Options
+	port int
+	cred *syscall.Credential
+}
+
+// Start creates the cluster when Dir holds none, starts it on a free loopback port and
+// makes sure the database exists.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	if opts.Database == "" {
+		opts.Database = "console"
+	}
+	bin, err := findBinDir(opts.BinDir)
+	if err != nil {
+		return nil, err
+	}
+	opts.BinDir = bin
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("localdb: resolve %s: %w", opts.Dir, err)
+	}
+	opts.Dir = dir
+	c := &Cluster{opts: opts}
+	if os.Geteuid() == 0 {
+		if c.cred, err = postgresCredential(); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.prepareDir(); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(c.dataDir(), "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
+		if err := c.initdb(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if c.port, err = freePort(); err != nil {
+		return nil, err
+	}
+	if err := c.start(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.createDatabase(ctx); err != nil {
+		_ = c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// URL is a connection string for the cluster's database.
+func (c *Cluster) URL() string { return c.URLFor(c.opts.Database) }
+
+// URLFor is a connection string for another database in the cluster.
+func (c *Cluster) URLFor(database string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, database)
+}
+
+// Stop shuts the server down, letting it finish cleanly.
+func (c *Cluster) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := c.run(ctx, "pg_ctl", "-D", c.dataDir(), "-m", "fast", "-w", "stop"); err != nil {
+		return fmt.Errorf("localdb: stop: %w: %s", err, out)
+	}
+	return nil
+}
+
+func (c *Cluster) dataDir() string { return filepath.Join(c.opts.Dir, "data") }
+
+func (c *Cluster) prepareDir() error {
+	if err := os.MkdirAll(c.opts.Dir, 0o700); err != nil {
+		return fmt.Errorf("localdb: create %s: %w", c.opts.Dir, err)
+	}
+	if c.cred == nil {
+		return nil
+	}
+	if err := os.Chown(c.opts.Dir, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+		return fmt.Errorf("localdb: hand %s to the postgres user: %w", c.opts.Dir, err)
+	}
+	// The postgres user must be able to reach the directory through its parents.
+	for p := filepath.Dir(c.opts.Dir); p != "/"; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("localdb: %w", err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()|0o011); err != nil {
+				return fmt.Errorf("localdb: open %s to the postgres user: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) initdb(ctx context.Context) error {
+	out, err := c.run(ctx, "initdb", "-D", c.dataDir(), "-U", "postgres", "-A", "trust",
+		"-E", "UTF8", "--locale=C", "--no-sync")
+	if err != nil {
+		return fmt.Errorf("localdb: initdb: %w: %s", err, out)
+	}
+	return nil
+}
+
+func (c *Cluster) start(ctx context.Context) error {
+	settings := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories=''", c.port)
+	if c.opts.Throwaway {
+		settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
+	logFile := filepath.Join(c.opts.Dir, "postgres.log")
+	out, err := c.run(ctx, "pg_ctl", "-D", c.dataDir(), "-l", logFile, "-w", "-t", "60", "-o", settings, "start")
+	if err != nil {
+		tail, _ := os.ReadFile(logFile)
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		return fmt.Errorf("localdb: start: %w: %s\n%s", err, out, tail)
+	}
+	return nil
+}
+
+func (c *Cluster) createDatabase(ctx context.Context) error {
+	out, err := c.run(ctx, "psql", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres",
+		"-d", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname = '"+c.opts.Database+"'")
+	if err != nil {
+		return fmt.Errorf("localdb: look up database: %w: %s", err, out)
+	}
+	if bytes.Contains(out, []byte("1")) {
+		return nil
+	}
+	out, err = c.run(ctx, "createdb", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres", c.opts.Database)
+	if err != nil {
+		return fmt.Errorf("localdb: createdb: %w: %s", err, out)
+	}
+	return nil
+}
+
+func (c *Cluster) run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	path := filepath.Join(c.opts.BinDir, name)
+	if _, err := os.Stat(path); err != nil {
+		if p, lerr := exec.LookPath(name); lerr == nil {
+			path = p
+		}
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Dir = c.opts.Dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "PGCONNECT_TIMEOUT=10")
+	if c.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+	}
+	// pg_ctl leaves the server running with our stdout as its stderr unless -l is given;
+	// it is, so capturing the output here cannot block on the server.
+	return cmd.CombinedOutput()
+}
+
+func findBinDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	if _, err := os.Stat(filepath.Join(DefaultBinDir, "pg_ctl")); err == nil {
+		return DefaultBinDir, nil
+	}
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	return "", errors.New("localdb: PostgreSQL server binaries not found: install postgresql-15 or set DATABASE_URL")
+}
+
+func postgresCredential() (*syscall.Credential, error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("localdb: running as root needs the postgres OS user: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("localdb: find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
