@@ -1,0 +1,280 @@
+// Package session keeps operator sessions server-side in PostgreSQL behind
+// gorilla/sessions: the cookie carries only a signed opaque id, the table only the id's
+// SHA-256. Sessions end after an idle timeout and an absolute lifetime.
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// OperatorKey is the session value holding the signed-in operator's id (int64).
+const OperatorKey = "operator_id"
+
+// touchEvery limits how often a request writes last-seen, so reads stay cheap.
+const touchEvery = time.Minute
+
+// Options configure a Store.
+type Options struct {
+	Secret      []byte
+	Secure      bool
+	IdleTimeout time.Duration
+	MaxLifetime time.Duration
+	Now         func() time.Time
+}
+
+// Store is a gorilla/sessions Store on PostgreSQL.
+type Store struct {
+	pool   *pgxpool.Pool
+	codecs []securecookie.Codec
+	opts   Options
+	cookie sessions.Options
+}
+
+// NewStore returns a Store. The cookie is HttpOnly, SameSite=Lax, Path=/, without
+// Domain, and Secure when opts.Secure.
+func NewStore(pool *pgxpool.Pool, opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	hashKey := sha256.Sum256(append([]byte("session-cookie-hmac:"), opts.Secret...))
+	codecs := securecookie.CodecsFromPairs(hashKey[:])
+	for _, c := range codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.MaxAge(int(opts.MaxLifetime.Seconds()) + 60)
+			sc.SetSerializer(securecookie.JSONEncoder{})
+		}
+	}
+	return &Store{
+		pool:   pool,
+		codecs: codecs,
+		opts:   opts,
+		cookie: sessions.Options{Path: "/", HttpOnly: true, Secure: opts.Secure, SameSite: http.SameSiteLaxMode},
+	}
+}
+
+// CookieName is the session cookie's name: with the __Host- prefix when Secure.
+func (s *Store) CookieName() string {
+	if s.opts.Secure {
+		return "__Host-console_session"
+	}
+	return "console_session"
+}
+
+// Get returns the request's session, cached for the request.
+func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the session named by the request's cookie, or returns a new empty one when
+// there is none, it is forged, unknown or expired.
+func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
+	sess := sessions.NewSession(s, name)
+	opts := s.cookie
+	sess.Options = &opts
+	sess.IsNew = true
+	c, err := r.Cookie(name)
+	if err != nil {
+		return sess, nil
+	}
+	var id string
+	if err := securecookie.DecodeMulti(name, c.Value, &id, s.codecs...); err != nil {
+		return sess, nil
+	}
+	found, err := s.load(r.Context(), id, sess)
+	if err != nil {
+		return sess, err
+	}
+	if found {
+		sess.ID = id
+		sess.IsNew = false
+	}
+	return sess, nil
+}
+
+// Save writes the session and sets its cookie; a session with MaxAge < 0 is deleted.
+func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	ctx := r.Context()
+	if sess.Options != nil && sess.Options.MaxAge < 0 {
+		if sess.ID != "" {
+			if err := s.delete(ctx, sess.ID); err != nil {
+				return err
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
+		return nil
+	}
+	now := s.opts.Now()
+	if sess.ID == "" {
+		id, err := newID()
+		if err != nil {
+			return err
+		}
+		sess.ID = id
+		sess.Values[createdKey] = now.UnixMicro()
+	}
+	if err := s.write(ctx, sess, now); err != nil {
+		return err
+	}
+	encoded, err := securecookie.EncodeMulti(sess.Name(), sess.ID, s.codecs...)
+	if err != nil {
+		return fmt.Errorf("session: encode cookie: %w", err)
+	}
+	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
+	return nil
+}
+
+// Renew gives the session a new id and deletes the old one, keeping its values: call
+// it at sign-in so an id known before sign-in is dead afterwards.
+func (s *Store) Renew(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	if sess.ID != "" {
+		if err := s.delete(r.Context(), sess.ID); err != nil {
+			return err
+		}
+	}
+	sess.ID = ""
+	delete(sess.Values, createdKey)
+	sess.IsNew = true
+	return s.Save(r, w, sess)
+}
+
+// DeleteExpired removes sessions past their end and returns how many.
+func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, s.opts.Now())
+	if err != nil {
+		return 0, fmt.Errorf("session: delete expired: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Active counts sessions that have not ended.
+func (s *Store) Active(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE expires_at > $1`, s.opts.Now()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("session: count: %w", err)
+	}
+	return n, nil
+}
+
+const createdKey = "_created"
+
+func (s *Store) load(ctx context.Context, id string, sess *sessions.Session) (bool, error) {
+	var (
+		data       []byte
+		operatorID *int64
+		created    time.Time
+		lastSeen   time.Time
+		expires    time.Time
+	)
+	err := s.pool.QueryRow(ctx, `SELECT data, operator_id, created_at, last_seen_at, expires_at
+		FROM sessions WHERE id_hash = $1`, hashID(id)).Scan(&data, &operatorID, &created, &lastSeen, &expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("session: load: %w", err)
+	}
+	now := s.opts.Now()
+	if !now.Before(expires) {
+		return false, s.delete(ctx, id)
+	}
+	var values map[string]any
+	if err := json.Unmarshal(data, &values); err != nil {
+		return false, fmt.Errorf("session: decode: %w", err)
+	}
+	for k, v := range values {
+		sess.Values[k] = v
+	}
+	sess.Values[createdKey] = created.UnixMicro()
+	if operatorID != nil {
+		sess.Values[OperatorKey] = *operatorID
+	}
+	if now.Sub(lastSeen) >= touchEvery {
+		_, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1`,
+			hashID(id), now, s.expiry(created, now))
+		if err != nil {
+			return false, fmt.Errorf("session: touch: %w", err)
+		}
+	}
+	return true, nil
+}
+
+func (s *Store) write(ctx context.Context, sess *sessions.Session, now time.Time) error {
+	values := map[string]any{}
+	var operatorID *int64
+	created := now
+	for k, v := range sess.Values {
+		key, ok := k.(string)
+		if !ok {
+			return fmt.Errorf("session: key %v is not a string", k)
+		}
+		switch key {
+		case createdKey:
+			if us, ok := v.(int64); ok {
+				created = time.UnixMicro(us)
+			}
+		case OperatorKey:
+			id, ok := v.(int64)
+			if !ok {
+				return fmt.Errorf("session: %s must be int64, got %T", OperatorKey, v)
+			}
+			operatorID = &id
+		default:
+			values[key] = v
+		}
+	}
+	data, err := json.Marshal(values)
+	if err != nil {
+		return fmt.Errorf("session: encode: %w", err)
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO sessions (id_hash, operator_id, data, created_at, last_seen_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id_hash) DO UPDATE SET operator_id = EXCLUDED.operator_id, data = EXCLUDED.data,
+			last_seen_at = EXCLUDED.last_seen_at, expires_at = EXCLUDED.expires_at`,
+		hashID(sess.ID), operatorID, data, created, now, s.expiry(created, now))
+	if err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) expiry(created, now time.Time) time.Time {
+	idle := now.Add(s.opts.IdleTimeout)
+	if absolute := created.Add(s.opts.MaxLifetime); absolute.Before(idle) {
+		return absolute
+	}
+	return idle
+}
+
+func (s *Store) delete(ctx context.Context, id string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hashID(id)); err != nil {
+		return fmt.Errorf("session: delete: %w", err)
+	}
+	return nil
+}
+
+func hashID(id string) []byte {
+	h := sha256.Sum256([]byte(id))
+	return h[:]
+}
+
+func newID() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("session: new id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
