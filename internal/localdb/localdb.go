@@ -14,6 +14,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -40,6 +41,9 @@ type Cluster struct {
 	opts Options
 	port int
 	cred *syscall.Credential
+	// shared is true when the server was already running (started by another console
+	// process on the same data): Stop then leaves it running.
+	shared bool
 }
 
 // Start creates the cluster when Dir holds none, starts it on a free loopback port and
@@ -72,6 +76,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
+	if port, ok := c.runningPort(ctx); ok {
+		c.port, c.shared = port, true
+		return c, c.createDatabase(ctx)
+	}
 	if c.port, err = freePort(); err != nil {
 		return nil, err
 	}
@@ -93,14 +101,35 @@ func (c *Cluster) URLFor(database string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, database)
 }
 
-// Stop shuts the server down, letting it finish cleanly.
+// Stop shuts the server down, letting it finish cleanly. A server this process found
+// already running is left running.
 func (c *Cluster) Stop() error {
+	if c.shared {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if out, err := c.run(ctx, "pg_ctl", "-D", c.dataDir(), "-m", "fast", "-w", "stop"); err != nil {
 		return fmt.Errorf("localdb: stop: %w: %s", err, out)
 	}
 	return nil
+}
+
+// runningPort reports the port of a server already running on this data directory.
+func (c *Cluster) runningPort(ctx context.Context) (int, bool) {
+	if _, err := c.run(ctx, "pg_ctl", "-D", c.dataDir(), "status"); err != nil {
+		return 0, false
+	}
+	pid, err := os.ReadFile(filepath.Join(c.dataDir(), "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	lines := strings.Split(string(pid), "\n")
+	if len(lines) < 4 {
+		return 0, false
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(lines[3]))
+	return port, err == nil
 }
 
 func (c *Cluster) dataDir() string { return filepath.Join(c.opts.Dir, "data") }

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/config"
+	"github.com/raas-console/console/internal/operators"
+	"github.com/raas-console/console/internal/password"
+	"github.com/raas-console/console/internal/server"
+)
+
+// exitError ends the process with a code other than 1, or quietly.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
+const usage = `console — RaaS admin console for Synerise customer accounts
+
+Usage:
+  console serve                      run the web console (applies migrations first)
+  console migrate                    apply the embedded database migrations
+  console operator add --email E --name N --role support|admin|auditor
+                                     add an operator; the password is read as one line from stdin
+  console operator disable --email E disable an operator and end their sessions
+  console operator list              list operators
+  console audit verify               verify the audit log's hash chain (exit 1 when broken)
+  console simulator [flags]          run the built-in Synerise simulator standalone
+
+Each command takes --help. Configuration comes from the environment:
+`
+
+// run is the whole program: it parses the subcommand and calls it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		printUsage(stdout)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	if cmd == "simulator" {
+		return runSimulator(ctx, rest, stdout, stderr)
+	}
+	if (cmd == "operator" || cmd == "audit") && len(rest) > 0 {
+		cmd, rest = cmd+" "+rest[0], rest[1:]
+	}
+	fs := flag.NewFlagSet("console "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var email, name, role string
+	switch cmd {
+	case "operator add":
+		fs.StringVar(&email, "email", "", "operator's e-mail (required)")
+		fs.StringVar(&name, "name", "", "operator's name (required)")
+		fs.StringVar(&role, "role", "", "support, admin or auditor (required)")
+	case "operator disable":
+		fs.StringVar(&email, "email", "", "operator's e-mail (required)")
+	case "serve", "migrate", "operator list", "audit verify":
+	default:
+		printUsage(stderr)
+		return exitError{code: 2, msg: fmt.Sprintf("console: unknown command %q", strings.Join(args, " "))}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: console %s [flags]\n", cmd)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError{code: 2}
+	}
+
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	switch cmd {
+	case "serve":
+		return server.Run(ctx, cfg, server.Options{Terminal: stdout, Logger: logger})
+	case "migrate":
+		_, closeDB, err := server.Database(ctx, &cfg, logger)
+		if err != nil {
+			return err
+		}
+		closeDB()
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	}
+
+	pool, closeDB, err := server.Database(ctx, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	ops := operators.NewStore(pool)
+	auditLog := audit.NewStore(pool)
+	system := audit.Actor{Email: "console-cli", Role: "system"}
+
+	switch cmd {
+	case "operator add":
+		return operatorAdd(ctx, ops, auditLog, system, email, name, role, stdin, stdout)
+	case "operator disable":
+		op, err := ops.ByEmail(ctx, email)
+		if err != nil {
+			return fmt.Errorf("operator %q: %w", email, err)
+		}
+		intent, err := auditLog.Intent(ctx, audit.Event{Actor: system, Action: audit.ActionOperatorDisable,
+			Target: audit.Target{Type: "operator", ID: fmt.Sprint(op.ID), Label: op.Email}})
+		if err != nil {
+			return err
+		}
+		_, err = ops.SetDisabled(ctx, op.ID, true)
+		outcome := audit.OutcomeSucceeded
+		if err != nil {
+			outcome = audit.OutcomeFailed
+		}
+		if _, aerr := auditLog.Outcome(ctx, intent, outcome, nil); aerr != nil {
+			return errors.Join(err, aerr)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "operator %s disabled; their sessions have ended\n", op.Email)
+		return nil
+	case "operator list":
+		list, err := ops.List(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tE-MAIL\tNAME\tROLE\tSTATE")
+		for _, o := range list {
+			state := "active"
+			if o.Disabled {
+				state = "disabled"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", o.ID, o.Email, o.Name, o.Role, state)
+		}
+		return tw.Flush()
+	case "audit verify":
+		report, err := auditLog.Verify(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, report.String())
+		if !report.Intact() {
+			return exitError{code: 1, msg: report.First.String()}
+		}
+		return nil
+	}
+	return nil
+}
+
+func operatorAdd(ctx context.Context, ops *operators.Store, auditLog *audit.Store, actor audit.Actor,
+	email, name, roleName string, stdin io.Reader, stdout io.Writer) error {
+	if email == "" || name == "" || roleName == "" {
+		return exitError{code: 2, msg: "console operator add: --email, --name and --role are required"}
+	}
+	role, err := operators.ParseRole(roleName)
+	if err != nil {
+		return exitError{code: 2, msg: "console operator add: " + err.Error()}
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read password from stdin: %w", err)
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if err := password.NewPolicy().Check(pw, email); err != nil {
+		return exitError{code: 2, msg: "console operator add: " + err.Error()}
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return err
+	}
+	intent, err := auditLog.Intent(ctx, audit.Event{Actor: actor, Action: audit.ActionOperatorCreate,
+		Target: audit.Target{Type: "operator", Label: email},
+		After:  audit.DetailJSON(map[string]string{"email": email, "name": name, "role": string(role)})})
+	if err != nil {
+		return err
+	}
+	op, err := ops.Create(ctx, email, name, role, hash)
+	outcome := audit.OutcomeSucceeded
+	if err != nil {
+		outcome = audit.OutcomeFailed
+	}
+	if _, aerr := auditLog.Outcome(ctx, intent, outcome, func(e *audit.Event) { e.Target.ID = fmt.Sprint(op.ID) }); aerr != nil {
+		return errors.Join(err, aerr)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "operator %s added with role %s\n", op.Email, op.Role)
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, usage)
+	for _, v := range config.Variables() {
+		fmt.Fprintf(w, "  %-30s %s (default: %s)\n", v.Name, v.Meaning, v.Default)
+	}
+}

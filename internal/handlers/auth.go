@@ -1,0 +1,154 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/operators"
+	"github.com/raas-console/console/internal/password"
+	"github.com/raas-console/console/internal/session"
+	"github.com/raas-console/console/web/templates"
+)
+
+// signInFailed is the one answer for an unknown e-mail, a wrong password, a disabled or
+// a locked account, so the form tells an attacker nothing.
+const signInFailed = "Sign-in failed: wrong e-mail or password, or the account is paused after repeated failures. Try again, or ask an admin."
+
+func (h *Handler) handleLoginForm(c echo.Context) error {
+	if currentOperator(c) != nil {
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	f := templates.Login{Sandbox: h.Sandbox}
+	switch {
+	case c.QueryParam("signed_out") == "1":
+		f.Notice = "You have signed out."
+	case c.QueryParam("expired") == "1":
+		f.Notice = "Your session has ended. Sign in again; nothing was sent."
+	}
+	return render(c, http.StatusOK, templates.LoginPage(h.page(c, "Sign in"), f))
+}
+
+func (h *Handler) handleLogin(c echo.Context) error {
+	ctx := c.Request().Context()
+	email := strings.TrimSpace(c.FormValue("email"))
+	pw := c.FormValue("password")
+	form := templates.Login{Email: email, Sandbox: h.Sandbox}
+	fail := func(status int, msg string) error {
+		form.Error = msg
+		return render(c, status, templates.LoginPage(h.page(c, "Sign in"), form))
+	}
+	if msg := checkText(email, 254); msg != "" || len(pw) > 4*password.MaxLength || strings.ContainsRune(pw, 0) {
+		return fail(http.StatusUnprocessableEntity, "Enter a valid e-mail address and password.")
+	}
+	attempt := h.event(c, audit.ActionSignInFailed, audit.Target{Type: "operator", Label: email})
+	attempt.Actor = audit.Actor{Email: email}
+	attempt.Outcome = audit.OutcomeFailed
+	if !h.limiter.Allow(c.RealIP()) {
+		attempt.Detail = audit.DetailJSON(map[string]string{"reason": "rate limited"})
+		if _, err := h.Audit.Append(ctx, attempt); err != nil {
+			return errAuditUnavailable
+		}
+		return fail(http.StatusTooManyRequests, "Too many sign-in attempts from your address. Wait a minute and try again.")
+	}
+
+	op, err := h.Operators.ByEmail(ctx, email)
+	if err != nil && !errors.Is(err, operators.ErrNotFound) {
+		return err
+	}
+	now := h.Now()
+	var reason string
+	switch {
+	case err != nil:
+		password.Verify(pw, h.dummyHash)
+		reason = "unknown e-mail"
+	case op.Disabled:
+		password.Verify(pw, h.dummyHash)
+		reason = "operator disabled"
+	case op.Locked(now):
+		password.Verify(pw, h.dummyHash)
+		reason = "operator locked"
+	case !password.Verify(pw, op.PasswordHash):
+		reason = "wrong password"
+	}
+	if reason != "" {
+		if op.ID != 0 {
+			attempt.Actor = audit.Actor{OperatorID: op.ID, Email: op.Email, Role: string(op.Role)}
+			attempt.Target.ID = idString(op.ID)
+		}
+		attempt.Detail = audit.DetailJSON(map[string]string{"reason": reason})
+		if _, err := h.Audit.Append(ctx, attempt); err != nil {
+			return errAuditUnavailable
+		}
+		if reason == "wrong password" {
+			locked, err := h.Operators.RecordFailure(ctx, op.ID, now)
+			if err != nil {
+				return err
+			}
+			if locked {
+				lock := attempt
+				lock.Action = audit.ActionLockout
+				lock.Detail = audit.DetailJSON(map[string]any{"failures": operators.MaxFailures, "minutes": int(operators.LockDuration.Minutes())})
+				if _, err := h.Audit.Append(ctx, lock); err != nil {
+					return errAuditUnavailable
+				}
+			}
+		}
+		return fail(http.StatusUnauthorized, signInFailed)
+	}
+
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil {
+		return err
+	}
+	for k := range sess.Values {
+		delete(sess.Values, k)
+	}
+	sess.Values[session.OperatorKey] = op.ID
+	sess.Values["role"] = string(op.Role)
+	c.Set(ctxOperator, &op)
+	ok := h.event(c, audit.ActionSignIn, audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email})
+	ok.Outcome = audit.OutcomeSucceeded
+	if _, err := h.Audit.Append(ctx, ok); err != nil {
+		return errAuditUnavailable
+	}
+	if err := h.Sessions.Renew(c.Request(), c.Response(), sess); err != nil {
+		return err
+	}
+	if err := h.Operators.RecordSuccess(ctx, op.ID, now); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+}
+
+func (h *Handler) handleLogout(c echo.Context) error {
+	e := h.event(c, audit.ActionSignOut, audit.Target{Type: "operator", ID: idString(currentOperator(c).ID), Label: currentOperator(c).Email})
+	e.Outcome = audit.OutcomeSucceeded
+	if _, err := h.Audit.Append(c.Request().Context(), e); err != nil {
+		h.Logger.Error("audit sign-out", "err", err, "request_id", requestID(c))
+	}
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil {
+		return err
+	}
+	sess.Options.MaxAge = -1
+	if err := h.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", "/login?signed_out=1")
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.Redirect(http.StatusSeeOther, "/login?signed_out=1")
+}
+
+// safeNext keeps a post-sign-in redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}

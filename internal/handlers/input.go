@@ -1,0 +1,33 @@
+package handlers
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// checkText explains what is wrong with a single-line text input, or returns "".
+// Invalid UTF-8, NUL and control characters, and overlong values are refused.
+func checkText(s string, max int) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "contains bytes that are not valid UTF-8"
+	case utf8.RuneCountInString(s) > max:
+		return fmt.Sprintf("is too long (at most %d characters)", max)
+	}
+	for _, r := range s {
+		if r == 0 || (unicode.IsControl(r) && r != '\t') {
+			return "contains control characters"
+		}
+	}
+	return ""
+}
+
+// checkMultiline is checkText for text areas: line breaks are allowed.
+func checkMultiline(s string, max int) string {
+	return checkText(strings.NewReplacer("\r\n", " ", "\n", " ").Replace(s), max)
+}
+
+func idString(id int64) string { return strconv.FormatInt(id, 10) }

@@ -1,0 +1,249 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/operators"
+	"github.com/raas-console/console/internal/session"
+)
+
+const (
+	ctxOperator = "operator"
+	ctxCSRF     = "csrf"
+	csrfHeader  = "X-CSRF-Token"
+	csrfField   = "_csrf"
+)
+
+// middleware is the list every request passes, in order.
+func (h *Handler) middleware() []echo.MiddlewareFunc {
+	return []echo.MiddlewareFunc{
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: h.logPanic}),
+		middleware.RequestID(),
+		h.securityHeaders,
+		h.accessLog(),
+		middleware.BodyLimit("1M"),
+		h.csrf,
+		h.loadOperator,
+	}
+}
+
+func (h *Handler) logPanic(c echo.Context, err error, stack []byte) error {
+	h.Logger.Error("panic", "err", err, "request_id", requestID(c), "stack", string(stack))
+	return err
+}
+
+// securityHeaders sets the CSP and friends on every response, and no-store on every
+// dynamic one: pages carry customer data and must not be cached or shown by Back.
+func (h *Handler) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		hd := c.Response().Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if h.SecureCookies {
+			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+			hd.Set("Vary", "HX-Request, Cookie")
+		}
+		return next(c)
+	}
+}
+
+// accessLog writes one JSON line per request. It logs the path without the query
+// string, so search terms and filters never reach the log.
+func (h *Handler) accessLog() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogMethod: true, LogURIPath: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			attrs := []slog.Attr{
+				slog.String("method", v.Method), slog.String("path", c.Path()), slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID), slog.String("ip", v.RemoteIP),
+			}
+			if op := currentOperator(c); op != nil {
+				attrs = append(attrs, slog.Int64("operator_id", op.ID))
+			}
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			h.Logger.LogAttrs(c.Request().Context(), level, "request", attrs...)
+			return nil
+		},
+	})
+}
+
+// csrf issues a random token in an HttpOnly cookie and requires it back, as a form field
+// or the X-CSRF-Token header, on every state-changing request. Requests the browser
+// marks cross-site, or whose Origin is foreign, are refused before that.
+func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
+	name := "console_csrf"
+	if h.SecureCookies {
+		name = "__Host-console_csrf"
+	}
+	return func(c echo.Context) error {
+		r := c.Request()
+		token := ""
+		if ck, err := r.Cookie(name); err == nil && len(ck.Value) == 43 {
+			token = ck.Value
+		} else {
+			b := make([]byte, 32)
+			_, _ = rand.Read(b)
+			token = base64.RawURLEncoding.EncodeToString(b)
+			http.SetCookie(c.Response(), &http.Cookie{Name: name, Value: token, Path: "/", HttpOnly: true,
+				Secure: h.SecureCookies, SameSite: http.SameSiteStrictMode})
+		}
+		c.Set(ctxCSRF, token)
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+			return errCrossSite
+		}
+		if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r) {
+			return errCrossSite
+		}
+		sent := r.Header.Get(csrfHeader)
+		if sent == "" {
+			sent = c.FormValue(csrfField)
+		}
+		if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(token)) != 1 {
+			return errCSRF
+		}
+		return next(c)
+	}
+}
+
+func sameOrigin(origin string, r *http.Request) bool {
+	o := strings.TrimPrefix(strings.TrimPrefix(origin, "https://"), "http://")
+	return o == r.Host
+}
+
+// loadOperator puts the signed-in operator in the context. A session whose operator is
+// gone, disabled or has another role than at sign-in is ended on the spot.
+func (h *Handler) loadOperator(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if strings.HasPrefix(c.Request().URL.Path, "/static/") || c.Request().URL.Path == "/healthz" {
+			return next(c)
+		}
+		sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+		if err != nil {
+			return err
+		}
+		id, ok := sess.Values[session.OperatorKey].(int64)
+		if !ok {
+			return next(c)
+		}
+		op, err := h.Operators.ByID(c.Request().Context(), id)
+		if err != nil && !errors.Is(err, operators.ErrNotFound) {
+			return err
+		}
+		role, _ := sess.Values["role"].(string)
+		if err != nil || op.Disabled || string(op.Role) != role {
+			sess.Options.MaxAge = -1
+			if err := h.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
+				return err
+			}
+			return next(c)
+		}
+		c.Set(ctxOperator, &op)
+		return next(c)
+	}
+}
+
+// authorize enforces the route table: anonymous visitors go to sign-in, operators whose
+// role the route does not name get 403, and the denial is audited.
+func (h *Handler) authorize(r Route) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if r.Public {
+				return next(c)
+			}
+			op := currentOperator(c)
+			if op == nil {
+				return h.toSignIn(c)
+			}
+			if !r.Allows(op.Role) {
+				e := h.event(c, audit.ActionAccessDenied, audit.Target{Type: "route", ID: r.Method + " " + r.Path})
+				e.Outcome = audit.OutcomeDenied
+				e.Detail = audit.DetailJSON(map[string]string{"path": c.Request().URL.Path})
+				if _, err := h.Audit.Append(c.Request().Context(), e); err != nil {
+					h.Logger.Error("audit denied access", "err", err, "request_id", requestID(c))
+				}
+				return errForbidden
+			}
+			return next(c)
+		}
+	}
+}
+
+// toSignIn sends an anonymous visitor to the sign-in page: htmx gets HX-Redirect (never
+// a sign-in form swapped into the page), a GET a redirect that comes back afterwards.
+func (h *Handler) toSignIn(c echo.Context) error {
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", "/login?expired=1")
+		return c.NoContent(http.StatusUnauthorized)
+	}
+	target := "/login"
+	if r := c.Request(); r.Method == http.MethodGet && r.URL.Path != "/" {
+		target += "?next=" + url.QueryEscape(r.URL.Path)
+	}
+	return c.Redirect(http.StatusSeeOther, target)
+}
+
+func currentOperator(c echo.Context) *operators.Operator {
+	op, _ := c.Get(ctxOperator).(*operators.Operator)
+	return op
+}
+
+func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
+
+func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
+
+// event starts an audit event with who, from where and which request.
+func (h *Handler) event(c echo.Context, action audit.Action, target audit.Target) audit.Event {
+	e := audit.Event{
+		Action:    action,
+		Target:    target,
+		RequestID: requestID(c),
+		ClientIP:  c.RealIP(),
+		UserAgent: c.Request().UserAgent(),
+	}
+	if op := currentOperator(c); op != nil {
+		e.Actor = audit.Actor{OperatorID: op.ID, Email: op.Email, Role: string(op.Role)}
+	}
+	return e
+}
+
+// ipExtractor trusts X-Forwarded-For only from the configured proxies.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		_, ipnet, err := net.ParseCIDR(p.String())
+		if err == nil {
+			opts = append(opts, echo.TrustIPRange(ipnet))
+		}
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

@@ -1,0 +1,175 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/operators"
+	"github.com/raas-console/console/internal/password"
+	"github.com/raas-console/console/web/templates"
+)
+
+func (h *Handler) handleOperators(c echo.Context) error {
+	return h.renderOperators(c, http.StatusOK, templates.Operators{Form: templates.NewOperator{Role: string(operators.RoleSupport)}})
+}
+
+func (h *Handler) renderOperators(c echo.Context, status int, v templates.Operators) error {
+	ops, err := h.Operators.List(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	self := currentOperator(c)
+	now := h.Now()
+	for _, o := range ops {
+		row := templates.OperatorRow{ID: o.ID, Email: o.Email, Name: o.Name, Role: string(o.Role),
+			Disabled: o.Disabled, Locked: o.Locked(now), LastSignin: "never", Self: o.ID == self.ID}
+		if o.LastSigninAt != nil {
+			row.LastSignin = o.LastSigninAt.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	for _, r := range operators.Roles() {
+		v.Roles = append(v.Roles, string(r))
+	}
+	return render(c, status, templates.OperatorsPage(h.page(c, "Operators"), v))
+}
+
+func (h *Handler) handleOperatorCreate(c echo.Context) error {
+	ctx := c.Request().Context()
+	form := templates.NewOperator{
+		Email: strings.TrimSpace(c.FormValue("email")),
+		Name:  strings.TrimSpace(c.FormValue("name")),
+		Role:  c.FormValue("role"),
+	}
+	errs := templates.FieldErrors{}
+	if msg := checkText(form.Email, 254); msg != "" {
+		errs["email"] = "E-mail " + msg + "."
+	} else if a, err := mail.ParseAddress(form.Email); err != nil || a.Address != form.Email {
+		errs["email"] = "Enter an e-mail address such as ann@example.com."
+	}
+	if msg := checkText(form.Name, 200); msg != "" {
+		errs["name"] = "Name " + msg + "."
+	} else if form.Name == "" {
+		errs["name"] = "Enter the operator's name."
+	}
+	role, err := operators.ParseRole(form.Role)
+	if err != nil {
+		errs["role"] = "Choose support, admin or auditor."
+	}
+	if len(errs) > 0 {
+		return h.renderOperators(c, http.StatusUnprocessableEntity, templates.Operators{Form: form, Errors: errs})
+	}
+	oneTime, err := password.Generate()
+	if err != nil {
+		return err
+	}
+	hash, err := password.Hash(oneTime)
+	if err != nil {
+		return err
+	}
+	intent := h.event(c, audit.ActionOperatorCreate, audit.Target{Type: "operator", Label: form.Email})
+	intent.After = audit.DetailJSON(map[string]string{"email": form.Email, "name": form.Name, "role": string(role)})
+	intent, err = h.Audit.Intent(ctx, intent)
+	if err != nil {
+		return errAuditUnavailable
+	}
+	op, err := h.Operators.Create(ctx, form.Email, form.Name, role, hash)
+	outcome := audit.OutcomeSucceeded
+	if err != nil {
+		outcome = audit.OutcomeFailed
+	}
+	if _, aerr := h.Audit.Outcome(ctx, intent, outcome, func(e *audit.Event) {
+		e.Target.ID = idString(op.ID)
+		if err != nil {
+			e.Detail = audit.DetailJSON(map[string]string{"error": err.Error()})
+		}
+	}); aerr != nil {
+		h.Logger.Error("audit outcome", "err", aerr, "request_id", requestID(c))
+	}
+	if errors.Is(err, operators.ErrExists) {
+		errs["email"] = "An operator with this e-mail already exists."
+		return h.renderOperators(c, http.StatusUnprocessableEntity, templates.Operators{Form: form, Errors: errs})
+	}
+	if err != nil {
+		return err
+	}
+	return h.renderOperators(c, http.StatusCreated, templates.Operators{
+		Form:    templates.NewOperator{Role: string(operators.RoleSupport)},
+		Created: &templates.CreatedOperator{Email: op.Email, Password: oneTime},
+	})
+}
+
+func (h *Handler) handleOperatorRole(c echo.Context) error {
+	role, err := operators.ParseRole(c.FormValue("role"))
+	if err != nil {
+		return userError(http.StatusUnprocessableEntity, "Unknown role", "Choose support, admin or auditor.")
+	}
+	return h.changeOperator(c, audit.ActionOperatorRoleChange, func(before operators.Operator) (operators.Operator, error) {
+		return h.Operators.SetRole(c.Request().Context(), before.ID, role)
+	}, "Role changed; their open sessions have ended.")
+}
+
+func (h *Handler) handleOperatorDisabled(c echo.Context) error {
+	disabled := c.FormValue("disabled") == "true"
+	action, msg := audit.ActionOperatorEnable, "Operator enabled."
+	if disabled {
+		action, msg = audit.ActionOperatorDisable, "Operator disabled; their open sessions have ended."
+	}
+	return h.changeOperator(c, action, func(before operators.Operator) (operators.Operator, error) {
+		return h.Operators.SetDisabled(c.Request().Context(), before.ID, disabled)
+	}, msg)
+}
+
+// changeOperator audits and applies a change to another operator.
+func (h *Handler) changeOperator(c echo.Context, action audit.Action, change func(operators.Operator) (operators.Operator, error), done string) error {
+	ctx := c.Request().Context()
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return errNotFound
+	}
+	if id == currentOperator(c).ID {
+		return userError(http.StatusUnprocessableEntity, "Not on yourself", "You cannot change your own role or disable yourself; ask another admin.")
+	}
+	before, err := h.Operators.ByID(ctx, id)
+	if errors.Is(err, operators.ErrNotFound) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	state := func(o operators.Operator) []byte {
+		return audit.DetailJSON(map[string]any{"role": o.Role, "disabled": o.Disabled})
+	}
+	intent := h.event(c, action, audit.Target{Type: "operator", ID: idString(id), Label: before.Email})
+	intent.Before = state(before)
+	if intent, err = h.Audit.Intent(ctx, intent); err != nil {
+		return errAuditUnavailable
+	}
+	after, err := change(before)
+	if _, aerr := h.Audit.Outcome(ctx, intent, outcomeOf(err), func(e *audit.Event) {
+		if err == nil {
+			e.After = state(after)
+		} else {
+			e.Detail = audit.DetailJSON(map[string]string{"error": err.Error()})
+		}
+	}); aerr != nil {
+		h.Logger.Error("audit outcome", "err", aerr, "request_id", requestID(c))
+	}
+	if err != nil {
+		return err
+	}
+	return h.redirectWithFlash(c, "/operators", "success", before.Email+": "+done)
+}
+
+func outcomeOf(err error) audit.Outcome {
+	if err != nil {
+		return audit.OutcomeFailed
+	}
+	return audit.OutcomeSucceeded
+}

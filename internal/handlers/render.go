@@ -1,0 +1,96 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/raas-console/console/web/templates"
+)
+
+// render writes a templ component with a status: the one way handlers answer with HTML.
+func render(c echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// page builds the layout's view model for the current request.
+func (h *Handler) page(c echo.Context, title string) templates.Page {
+	csrf, _ := c.Get(ctxCSRF).(string)
+	p := templates.Page{Title: title, CSRF: csrf, Sandbox: h.Sandbox, RequestID: requestID(c)}
+	op := currentOperator(c)
+	if op == nil {
+		return p
+	}
+	p.Operator = &templates.Operator{Name: op.Name, Email: op.Email, Role: string(op.Role)}
+	path := c.Request().URL.Path
+	for _, n := range navItems {
+		if r, ok := h.routeFor(http.MethodGet, n.path); ok && r.Allows(op.Role) {
+			p.Nav = append(p.Nav, templates.NavItem{Label: n.label, Href: n.path,
+				Current: path == n.path || strings.HasPrefix(path, n.path+"/")})
+		}
+	}
+	p.Flashes = h.takeFlashes(c)
+	return p
+}
+
+func (h *Handler) routeFor(method, path string) (Route, bool) {
+	for _, r := range h.Routes() {
+		if r.Method == method && r.Path == path {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+// flash keeps a message for the operator's next page.
+func (h *Handler) flash(c echo.Context, kind, text string) {
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil || sess.IsNew {
+		return
+	}
+	sess.AddFlash(kind + "\x00" + text)
+	if err := h.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
+		h.Logger.Error("save flash", "err", err, "request_id", requestID(c))
+	}
+}
+
+func (h *Handler) takeFlashes(c echo.Context) []templates.Flash {
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil || sess.IsNew {
+		return nil
+	}
+	raw := sess.Flashes()
+	if len(raw) == 0 {
+		return nil
+	}
+	if err := h.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
+		h.Logger.Error("clear flashes", "err", err, "request_id", requestID(c))
+	}
+	out := make([]templates.Flash, 0, len(raw))
+	for _, f := range raw {
+		s, _ := f.(string)
+		kind, text, ok := strings.Cut(s, "\x00")
+		if !ok {
+			kind, text = "info", s
+		}
+		out = append(out, templates.Flash{Kind: kind, Text: text})
+	}
+	return out
+}
+
+// redirectWithFlash ends a plain form post: flash, then See Other.
+func (h *Handler) redirectWithFlash(c echo.Context, to, kind, text string) error {
+	h.flash(c, kind, text)
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", to)
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}

@@ -1,0 +1,77 @@
+package handlers
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/raas-console/console/internal/operators"
+)
+
+// Route is one entry of the route table: who may use it is decided here and nowhere
+// else. A route that is not Public and names no roles is open to nobody.
+type Route struct {
+	Method string
+	Path   string
+	Public bool
+	Roles  []operators.Role
+	handle echo.HandlerFunc
+}
+
+// Allows reports whether an operator with role may use the route.
+func (r Route) Allows(role operators.Role) bool {
+	return r.Public || slices.Contains(r.Roles, role)
+}
+
+var (
+	anyone     = []operators.Role{operators.RoleSupport, operators.RoleAdmin, operators.RoleAuditor}
+	support    = []operators.Role{operators.RoleSupport, operators.RoleAdmin}
+	adminOnly  = []operators.Role{operators.RoleAdmin}
+	auditReads = []operators.Role{operators.RoleAuditor, operators.RoleAdmin}
+)
+
+// Routes is the route table.
+func (h *Handler) Routes() []Route {
+	return []Route{
+		{Method: http.MethodGet, Path: "/healthz", Public: true, handle: h.handleHealthz},
+		{Method: http.MethodGet, Path: "/readyz", Public: true, handle: h.handleReadyz},
+		{Method: http.MethodGet, Path: "/static/*", Public: true, handle: h.handleStatic},
+		{Method: http.MethodGet, Path: "/login", Public: true, handle: h.handleLoginForm},
+		{Method: http.MethodPost, Path: "/login", Public: true, handle: h.handleLogin},
+		{Method: http.MethodPost, Path: "/logout", Roles: anyone, handle: h.handleLogout},
+
+		{Method: http.MethodGet, Path: "/", Roles: anyone, handle: h.handleHome},
+
+		{Method: http.MethodGet, Path: "/customers", Roles: support, handle: h.placeholder("Customers", "Customer search arrives with the support workflows.")},
+		{Method: http.MethodGet, Path: "/settings", Roles: adminOnly, handle: h.placeholder("RaaS settings", "The settings editor arrives with the settings issue.")},
+		{Method: http.MethodGet, Path: "/audit", Roles: auditReads, handle: h.placeholder("Audit log", "The auditor workspace arrives with the audit issue.")},
+
+		{Method: http.MethodGet, Path: "/operators", Roles: adminOnly, handle: h.handleOperators},
+		{Method: http.MethodPost, Path: "/operators", Roles: adminOnly, handle: h.handleOperatorCreate},
+		{Method: http.MethodPost, Path: "/operators/:id/role", Roles: adminOnly, handle: h.handleOperatorRole},
+		{Method: http.MethodPost, Path: "/operators/:id/disabled", Roles: adminOnly, handle: h.handleOperatorDisabled},
+	}
+}
+
+// navItems are the main navigation entries; each shows only to roles its route allows.
+var navItems = []struct{ label, path string }{
+	{"Customers", "/customers"},
+	{"Settings", "/settings"},
+	{"Audit log", "/audit"},
+	{"Operators", "/operators"},
+}
+
+// Echo builds the server: middleware in order, then every route of the table.
+func (h *Handler) Echo() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = h.handleError
+	e.IPExtractor = ipExtractor(h.TrustedProxies)
+	e.Use(h.middleware()...)
+	for _, r := range h.Routes() {
+		e.Add(r.Method, r.Path, r.handle, h.authorize(r))
+	}
+	return e
+}

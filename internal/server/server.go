@@ -1,0 +1,236 @@
+// Package server wires the console together and runs it: the database (its own private
+// cluster when none is configured), migrations, the first admin, the Synerise client or
+// the built-in simulator, the web layer and the background jobs.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/config"
+	"github.com/raas-console/console/internal/database"
+	"github.com/raas-console/console/internal/handlers"
+	"github.com/raas-console/console/internal/localdb"
+	"github.com/raas-console/console/internal/operators"
+	"github.com/raas-console/console/internal/password"
+	"github.com/raas-console/console/internal/session"
+)
+
+// Options are what Run needs besides the configuration.
+type Options struct {
+	// Terminal receives what is shown to the person starting the console once: the
+	// first admin's password and the sandbox key. It is not the log.
+	Terminal io.Writer
+	Logger   *slog.Logger
+	// Ready, when set, is called with the listen address once the console serves.
+	Ready func(addr string)
+}
+
+// Database opens the configured database, or starts the private cluster under the data
+// directory when none is configured, and applies migrations. close releases both.
+func Database(ctx context.Context, cfg *config.Config, logger *slog.Logger) (pool *pgxpool.Pool, close func(), err error) {
+	stop := func() {}
+	url := cfg.DatabaseURL
+	if cfg.LocalDatabase() {
+		start := time.Now()
+		cluster, err := localdb.Start(ctx, localdb.Options{Dir: filepath.Join(cfg.DataDir, "postgres")})
+		if err != nil {
+			return nil, nil, err
+		}
+		logger.Info("private PostgreSQL running", "dir", filepath.Join(cfg.DataDir, "postgres"), "took", time.Since(start).Round(time.Millisecond))
+		url = cluster.URL()
+		stop = func() {
+			if err := cluster.Stop(); err != nil {
+				logger.Error("stop PostgreSQL", "err", err)
+			}
+		}
+	}
+	pool, err = database.Open(ctx, url)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	n, err := database.Migrate(ctx, pool)
+	if err != nil {
+		pool.Close()
+		stop()
+		return nil, nil, err
+	}
+	if n > 0 {
+		logger.Info("migrations applied", "count", n)
+	}
+	return pool, func() { pool.Close(); stop() }, nil
+}
+
+// LocalSecret reads a hex secret from the data directory, creating it on first use.
+func LocalSecret(dir, name string) ([]byte, error) {
+	path := filepath.Join(dir, name)
+	if b, err := os.ReadFile(path); err == nil {
+		return config.DecodeSecret(string(b))
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: create %s: %w", dir, err)
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("server: write %s: %w", path, err)
+	}
+	return secret, nil
+}
+
+// Run serves the console until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, cfg config.Config, opts Options) error {
+	logger := opts.Logger
+	if opts.Terminal == nil {
+		opts.Terminal = io.Discard
+	}
+	if cfg.SessionSecret == nil {
+		secret, err := LocalSecret(cfg.DataDir, "session-secret")
+		if err != nil {
+			return err
+		}
+		cfg.SessionSecret = secret
+	}
+	pool, closeDB, err := Database(ctx, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+
+	ops := operators.NewStore(pool)
+	auditLog := audit.NewStore(pool)
+	if cfg.LocalDatabase() {
+		if err := firstAdmin(ctx, ops, auditLog, opts.Terminal); err != nil {
+			return err
+		}
+	} else if n, err := ops.Count(ctx); err == nil && n == 0 {
+		logger.Warn("no operators yet: create the first admin with `console operator add --role admin`")
+	}
+	sessions := session.NewStore(pool, session.Options{
+		Secret: cfg.SessionSecret, Secure: cfg.SecureCookies,
+		IdleTimeout: cfg.SessionIdleTimeout, MaxLifetime: cfg.SessionMaxLifetime,
+	})
+	h := handlers.New(handlers.Deps{
+		Operators: ops, Sessions: sessions, Audit: auditLog, Pool: pool, Logger: logger,
+		Sandbox: cfg.Sandbox(), SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h.Echo(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      5 * time.Minute, // audit exports stream for a while
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	jobs, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
+	go runJobs(jobs, logger, auditLog, sessions)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	logger.Info("console serving", "addr", addr, "sandbox", cfg.Sandbox())
+	fmt.Fprintf(opts.Terminal, "Console ready at http://%s/\n", addr)
+	if opts.Ready != nil {
+		opts.Ready(addr)
+	}
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("server: serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	stopJobs()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	// In-flight requests have written their outcome rows; an intent still open belongs
+	// to a crash or another replica and is closed by the periodic job, never here.
+	logger.Info("stopped")
+	return nil
+}
+
+// runJobs closes intents left without an outcome and deletes ended sessions, until ctx ends.
+func runJobs(ctx context.Context, logger *slog.Logger, auditLog *audit.Store, sessions *session.Store) {
+	if n, err := auditLog.CloseStaleIntents(ctx, 2*time.Minute); err != nil {
+		logger.Error("close stale intents", "err", err)
+	} else if n > 0 {
+		logger.Warn("closed intents left without outcome as unknown", "count", n)
+	}
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if n, err := auditLog.CloseStaleIntents(ctx, 2*time.Minute); err != nil && ctx.Err() == nil {
+			logger.Error("close stale intents", "err", err)
+		} else if n > 0 {
+			logger.Warn("closed intents left without outcome as unknown", "count", n)
+		}
+		if _, err := sessions.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("delete expired sessions", "err", err)
+		}
+	}
+}
+
+// FirstAdminEmail is the e-mail of the admin created on an empty local database.
+const FirstAdminEmail = "admin@console.local"
+
+// firstAdmin creates an admin with a generated password when there is no operator yet,
+// and shows the password once on the terminal — never in the log.
+func firstAdmin(ctx context.Context, ops *operators.Store, auditLog *audit.Store, terminal io.Writer) error {
+	n, err := ops.Count(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	pw, err := password.Generate()
+	if err != nil {
+		return err
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return err
+	}
+	op, err := ops.Create(ctx, FirstAdminEmail, "First admin", operators.RoleAdmin, hash)
+	if err != nil {
+		return err
+	}
+	_, err = auditLog.Append(ctx, audit.Event{
+		Actor: audit.Actor{Email: "console", Role: "system"}, Action: audit.ActionOperatorCreate,
+		Target:  audit.Target{Type: "operator", ID: fmt.Sprint(op.ID), Label: op.Email},
+		Outcome: audit.OutcomeSucceeded, Detail: audit.DetailJSON(map[string]string{"why": "first admin of a new local database"}),
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(terminal, "\nFirst admin created. The password is shown only now:\n  e-mail:   %s\n  password: %s\n\n", FirstAdminEmail, pw)
+	return nil
+}
