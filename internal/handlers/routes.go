@@ -31,9 +31,9 @@ var (
 	auditReads = []operators.Role{operators.RoleAuditor, operators.RoleAdmin}
 )
 
-// Routes is the route table.
+// Routes is the route table: the shared routes here, each screen area's in its file.
 func (h *Handler) Routes() []Route {
-	return []Route{
+	routes := []Route{
 		{Method: http.MethodGet, Path: "/healthz", Public: true, handle: h.handleHealthz},
 		{Method: http.MethodGet, Path: "/readyz", Public: true, handle: h.handleReadyz},
 		{Method: http.MethodGet, Path: "/static/*", Public: true, handle: h.handleStatic},
@@ -43,15 +43,15 @@ func (h *Handler) Routes() []Route {
 
 		{Method: http.MethodGet, Path: "/", Roles: anyone, handle: h.handleHome},
 
-		{Method: http.MethodGet, Path: "/customers", Roles: support, handle: h.placeholder("Customers", "Customer search arrives with the support workflows.")},
-		{Method: http.MethodGet, Path: "/settings", Roles: adminOnly, handle: h.placeholder("RaaS settings", "The settings editor arrives with the settings issue.")},
-		{Method: http.MethodGet, Path: "/audit", Roles: auditReads, handle: h.placeholder("Audit log", "The auditor workspace arrives with the audit issue.")},
-
 		{Method: http.MethodGet, Path: "/operators", Roles: adminOnly, handle: h.handleOperators},
 		{Method: http.MethodPost, Path: "/operators", Roles: adminOnly, handle: h.handleOperatorCreate},
 		{Method: http.MethodPost, Path: "/operators/:id/role", Roles: adminOnly, handle: h.handleOperatorRole},
 		{Method: http.MethodPost, Path: "/operators/:id/disabled", Roles: adminOnly, handle: h.handleOperatorDisabled},
 	}
+	routes = append(routes, h.customerRoutes()...)
+	routes = append(routes, h.settingsRoutes()...)
+	routes = append(routes, h.auditRoutes()...)
+	return routes
 }
 
 // navItems are the main navigation entries; each shows only to roles its route allows.

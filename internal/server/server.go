@@ -177,7 +177,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 
 // runJobs closes intents left without an outcome and deletes ended sessions, until ctx ends.
 func runJobs(ctx context.Context, logger *slog.Logger, auditLog *audit.Store, sessions *session.Store) {
-	if n, err := auditLog.CloseStaleIntents(ctx, 2*time.Minute); err != nil {
+	if n, err := auditLog.CloseStaleIntents(ctx, staleIntentAge); err != nil {
 		logger.Error("close stale intents", "err", err)
 	} else if n > 0 {
 		logger.Warn("closed intents left without outcome as unknown", "count", n)
@@ -190,7 +190,7 @@ func runJobs(ctx context.Context, logger *slog.Logger, auditLog *audit.Store, se
 			return
 		case <-tick.C:
 		}
-		if n, err := auditLog.CloseStaleIntents(ctx, 2*time.Minute); err != nil && ctx.Err() == nil {
+		if n, err := auditLog.CloseStaleIntents(ctx, staleIntentAge); err != nil && ctx.Err() == nil {
 			logger.Error("close stale intents", "err", err)
 		} else if n > 0 {
 			logger.Warn("closed intents left without outcome as unknown", "count", n)
@@ -234,3 +234,7 @@ func firstAdmin(ctx context.Context, ops *operators.Store, auditLog *audit.Store
 	fmt.Fprintf(terminal, "\nFirst admin created. The password is shown only now:\n  e-mail:   %s\n  password: %s\n\n", FirstAdminEmail, pw)
 	return nil
 }
+
+// staleIntentAge is how long an intent may wait for its outcome before it is closed as
+// unknown: far longer than any Synerise call with its retries can take.
+const staleIntentAge = 5 * time.Minute

@@ -1,0 +1,347 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// lockKey is the pg_advisory_xact_lock key that serialises every append to audit_events,
+// across all processes using the database ("auditlog" in ASCII).
+const lockKey int64 = 0x61756469746c6f67
+
+// staleBatch is how many stale intents CloseStaleIntents closes per transaction.
+const staleBatch = 500
+
+// outcomeTimeout bounds the write of an outcome row, which does not follow the caller's
+// cancellation: the outside change has already happened and must be recorded.
+const outcomeTimeout = 15 * time.Second
+
+const eventColumns = `seq, occurred_at, actor_id, actor_email, actor_role, action,
+	target_type, target_id, target_label, reason, outcome, detail, before, after,
+	upstream_status, upstream_error, trace_id, request_id, client_ip, user_agent,
+	intent_seq, prev_hash, hash`
+
+// Store writes and reads the audit log.
+type Store struct {
+	pool  *pgxpool.Pool
+	clock func() time.Time
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock makes the Store take event times from clock instead of time.Now.
+func WithClock(clock func() time.Time) Option {
+	return func(s *Store) { s.clock = clock }
+}
+
+// NewStore returns a Store on pool.
+func NewStore(pool *pgxpool.Pool, opts ...Option) *Store {
+	s := &Store{pool: pool, clock: time.Now}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// Append records a one-phase event, such as a sign-in, a view or a denial, and returns it
+// as stored, with Seq, Time, PrevHash and Hash set. The caller's Time is ignored. It
+// rejects unknown actions, invalid outcomes, OutcomePending (use Intent) and a set
+// IntentSeq (use Outcome); nothing is written then.
+func (s *Store) Append(ctx context.Context, e Event) (Event, error) {
+	if e.Outcome == OutcomePending {
+		return Event{}, errors.New("audit: append event: outcome pending is for intents (use Intent)")
+	}
+	if e.IntentSeq != 0 {
+		return Event{}, errors.New("audit: append event: intent seq is set (use Outcome)")
+	}
+	stored, err := s.write(ctx, []Event{e})
+	if err != nil {
+		return Event{}, fmt.Errorf("audit: append event: %w", err)
+	}
+	return stored[0], nil
+}
+
+// Intent records that the actor is about to make a change outside the console, with
+// outcome pending, and returns the stored event to pass to Outcome afterwards. If Intent
+// returns an error the caller must not make the change.
+func (s *Store) Intent(ctx context.Context, e Event) (Event, error) {
+	e.Outcome = OutcomePending
+	e.IntentSeq = 0
+	stored, err := s.write(ctx, []Event{e})
+	if err != nil {
+		return Event{}, fmt.Errorf("audit: write intent: %w", err)
+	}
+	return stored[0], nil
+}
+
+// Outcome records how the change announced by intent ended. The new row links to the
+// intent by IntentSeq and copies its actor, action, target, reason, request id, client IP,
+// user agent and trace id; change, when not nil, may then set Detail, Before, After,
+// UpstreamStatus, UpstreamError and TraceID (other fields it sets are overwritten).
+//
+// The write ignores the cancellation of ctx (the change has happened and must be
+// recorded) but gives up after 15 seconds; an outcome that could not be written leaves the
+// intent open for CloseStaleIntents.
+func (s *Store) Outcome(ctx context.Context, intent Event, o Outcome, change func(*Event)) (Event, error) {
+	if intent.Seq <= 0 || intent.Outcome != OutcomePending {
+		return Event{}, fmt.Errorf("audit: write outcome: event %d is not a stored intent", intent.Seq)
+	}
+	if o == OutcomePending || !o.Valid() {
+		return Event{}, fmt.Errorf("audit: write outcome: invalid outcome %q", o)
+	}
+	e := outcomeOf(intent, o)
+	if change != nil {
+		change(&e)
+		linked := outcomeOf(intent, o)
+		linked.Detail, linked.Before, linked.After = e.Detail, e.Before, e.After
+		linked.UpstreamStatus, linked.UpstreamError, linked.TraceID = e.UpstreamStatus, e.UpstreamError, e.TraceID
+		e = linked
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
+	defer cancel()
+	stored, err := s.write(ctx, []Event{e})
+	if err != nil {
+		return Event{}, fmt.Errorf("audit: write outcome: %w", err)
+	}
+	return stored[0], nil
+}
+
+// outcomeOf is the outcome row of intent before the caller adds what happened.
+func outcomeOf(intent Event, o Outcome) Event {
+	return Event{
+		Actor:     intent.Actor,
+		Action:    intent.Action,
+		Target:    intent.Target,
+		Reason:    intent.Reason,
+		Outcome:   o,
+		TraceID:   intent.TraceID,
+		RequestID: intent.RequestID,
+		ClientIP:  intent.ClientIP,
+		UserAgent: intent.UserAgent,
+		IntentSeq: intent.Seq,
+	}
+}
+
+// CloseStaleIntents gives every intent older than olderThan that has no outcome row an
+// outcome row with OutcomeUnknown, and returns how many it closed. It runs under the
+// append lock and looks for open intents again inside it, so several processes may run it
+// at once and each intent is still closed only once.
+func (s *Store) CloseStaleIntents(ctx context.Context, olderThan time.Duration) (int, error) {
+	if olderThan < 0 {
+		return 0, fmt.Errorf("audit: close stale intents: negative age %s", olderThan)
+	}
+	cutoff := s.clock().Add(-olderThan)
+	closed := 0
+	for {
+		n := 0
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, `SELECT `+eventColumns+` FROM audit_events i
+				WHERE outcome = 'pending' AND occurred_at < $1
+				  AND NOT EXISTS (SELECT 1 FROM audit_events o WHERE o.intent_seq = i.seq)
+				ORDER BY seq LIMIT $2`, cutoff, staleBatch)
+			if err != nil {
+				return err
+			}
+			intents, err := pgx.CollectRows(rows, scanEvent)
+			if err != nil {
+				return err
+			}
+			events := make([]Event, len(intents))
+			for i, intent := range intents {
+				events[i] = outcomeOf(intent, OutcomeUnknown)
+				events[i].Detail = DetailJSON(map[string]string{
+					"closedBy": "CloseStaleIntents",
+					"why": fmt.Sprintf("no outcome was recorded within %s of the intent at %s; whether the change happened is not known",
+						olderThan, intent.Time.Format(time.RFC3339)),
+				})
+				if events[i], err = prepare(events[i]); err != nil {
+					return fmt.Errorf("intent %d: %w", intent.Seq, err)
+				}
+			}
+			if _, err := s.appendLocked(ctx, tx, events); err != nil {
+				return err
+			}
+			n = len(events)
+			return nil
+		})
+		if err != nil {
+			return closed, fmt.Errorf("audit: close stale intents: %w", err)
+		}
+		closed += n
+		if n < staleBatch {
+			return closed, nil
+		}
+	}
+}
+
+// write validates events and appends them in one transaction under the append lock.
+func (s *Store) write(ctx context.Context, events []Event) ([]Event, error) {
+	for i := range events {
+		e, err := prepare(events[i])
+		if err != nil {
+			return nil, err
+		}
+		events[i] = e
+	}
+	var stored []Event
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
+			return err
+		}
+		var err error
+		stored, err = s.appendLocked(ctx, tx, events)
+		return err
+	})
+	return stored, err
+}
+
+// appendLocked chains prepared events after the current head and inserts them. tx must
+// hold the append lock, taken before the head is read so that the read sees the last commit.
+func (s *Store) appendLocked(ctx context.Context, tx pgx.Tx, events []Event) ([]Event, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	seq, prevHash, err := head(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock().UTC().Truncate(time.Microsecond)
+	batch := &pgx.Batch{}
+	out := make([]Event, len(events))
+	for i, e := range events {
+		seq++
+		e.Seq, e.Time, e.PrevHash = seq, now, prevHash
+		if e.Hash, err = computeHash(prevHash, e); err != nil {
+			return nil, err
+		}
+		prevHash = e.Hash
+		out[i] = e
+		batch.Queue(`INSERT INTO audit_events (`+eventColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+			e.Seq, e.Time, nullInt(e.Actor.OperatorID), e.Actor.Email, e.Actor.Role, string(e.Action),
+			e.Target.Type, e.Target.ID, e.Target.Label, e.Reason, string(e.Outcome),
+			[]byte(e.Detail), nullJSON(e.Before), nullJSON(e.After),
+			nullInt(int64(e.UpstreamStatus)), e.UpstreamError, e.TraceID, e.RequestID, e.ClientIP, e.UserAgent,
+			nullInt(e.IntentSeq), e.PrevHash, e.Hash)
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+func nullJSON(raw []byte) any {
+	if raw == nil {
+		return nil
+	}
+	return raw
+}
+
+// querier is what head needs from a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// head returns the last seq and hash, or 0 and the zero hash for an empty log.
+func head(ctx context.Context, q querier) (int64, []byte, error) {
+	var seq int64
+	var hash []byte
+	err := q.QueryRow(ctx, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").Scan(&seq, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, zeroHash(), nil
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return seq, hash, nil
+}
+
+// Head returns the seq and hash of the last event, or 0 and 32 zero bytes for an empty log.
+func (s *Store) Head(ctx context.Context) (seq int64, hash []byte, err error) {
+	seq, hash, err = head(ctx, s.pool)
+	if err != nil {
+		return 0, nil, fmt.Errorf("audit: read head: %w", err)
+	}
+	return seq, hash, nil
+}
+
+// Get returns the event with the given seq, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, seq int64) (Event, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+eventColumns+" FROM audit_events WHERE seq = $1", seq)
+	if err != nil {
+		return Event{}, fmt.Errorf("audit: get event: %w", err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, scanEvent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Event{}, ErrNotFound
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("audit: get event: %w", err)
+	}
+	return e, nil
+}
+
+// ForTarget returns the newest events about one target, newest first, for a timeline such
+// as a customer's. limit is capped at 1000; zero or less means 50.
+func (s *Store) ForTarget(ctx context.Context, targetType, targetID string, limit int) ([]Event, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 1000)
+	rows, err := s.pool.Query(ctx, "SELECT "+eventColumns+` FROM audit_events
+		WHERE target_type = $1 AND target_id = $2 ORDER BY seq DESC LIMIT $3`, targetType, targetID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit: list target events: %w", err)
+	}
+	events, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("audit: list target events: %w", err)
+	}
+	return events, nil
+}
+
+// scanEvent reads one row selected with eventColumns.
+func scanEvent(row pgx.CollectableRow) (Event, error) {
+	var (
+		e                            Event
+		actorID, upstream, intentSeq *int64
+		action, outcome              string
+		detail, before, after        []byte
+	)
+	err := row.Scan(&e.Seq, &e.Time, &actorID, &e.Actor.Email, &e.Actor.Role, &action,
+		&e.Target.Type, &e.Target.ID, &e.Target.Label, &e.Reason, &outcome, &detail, &before, &after,
+		&upstream, &e.UpstreamError, &e.TraceID, &e.RequestID, &e.ClientIP, &e.UserAgent,
+		&intentSeq, &e.PrevHash, &e.Hash)
+	if err != nil {
+		return Event{}, err
+	}
+	e.Time = e.Time.UTC()
+	e.Action, e.Outcome = Action(action), Outcome(outcome)
+	e.Detail, e.Before, e.After = detail, before, after
+	if actorID != nil {
+		e.Actor.OperatorID = *actorID
+	}
+	if upstream != nil {
+		e.UpstreamStatus = int(*upstream)
+	}
+	if intentSeq != nil {
+		e.IntentSeq = *intentSeq
+	}
+	return e, nil
+}

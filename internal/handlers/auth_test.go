@@ -1,0 +1,225 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/handlers"
+	"github.com/raas-console/console/internal/operators"
+)
+
+func TestSignInAndOut(t *testing.T) {
+	e := newEnv(t)
+	b, op := e.signedIn(operators.RoleSupport)
+	res := b.get("/")
+	if res.StatusCode != http.StatusOK || !strings.Contains(body(res), op.Name) {
+		t.Fatalf("home after sign-in: %d", res.StatusCode)
+	}
+	if ev, ok := e.lastEvent(audit.ActionSignIn); !ok || ev.Actor.OperatorID != op.ID || ev.Outcome != audit.OutcomeSucceeded {
+		t.Fatalf("sign-in not audited: %+v", ev)
+	}
+	cookies := b.client.Jar.Cookies(mustURL(e.srv.URL))
+
+	res = b.post("/logout", nil)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login?signed_out=1" {
+		t.Fatalf("logout: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if _, ok := e.lastEvent(audit.ActionSignOut); !ok {
+		t.Fatal("sign-out not audited")
+	}
+	// Replaying the old cookie after sign-out lands on the sign-in page.
+	replay := e.browser()
+	replay.client.Jar.SetCookies(mustURL(e.srv.URL), cookies)
+	res = replay.get("/")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
+		t.Fatalf("replayed cookie after sign-out: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+func TestSignInRotatesSessionID(t *testing.T) {
+	e := newEnv(t)
+	b, _ := e.signedIn(operators.RoleSupport)
+	before := b.client.Jar.Cookies(mustURL(e.srv.URL))
+	admin := e.operator("second@example.com", operators.RoleAdmin)
+	if res := b.login(admin.Email, testPassword); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second sign-in: %d", res.StatusCode)
+	}
+	old := e.browser()
+	old.client.Jar.SetCookies(mustURL(e.srv.URL), before)
+	if res := old.get("/"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the session id from before sign-in still works: %d", res.StatusCode)
+	}
+}
+
+func TestSignInFailuresLookTheSame(t *testing.T) {
+	e := newEnv(t)
+	op := e.operator("ann@example.com", operators.RoleSupport)
+	disabled := e.operator("dis@example.com", operators.RoleSupport)
+	if _, err := e.ops.SetDisabled(context.Background(), disabled.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	var answers []string
+	for _, try := range []struct{ email, pw string }{
+		{"nobody@example.com", testPassword},
+		{op.Email, "wrong-password-123"},
+		{disabled.Email, testPassword},
+	} {
+		res := e.browser().login(try.email, try.pw)
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s: status %d, want 401", try.email, res.StatusCode)
+		}
+		b := body(res)
+		i := strings.Index(b, `id="login-error">`)
+		if i < 0 {
+			t.Fatalf("%s: no error message", try.email)
+		}
+		answers = append(answers, b[i:i+120])
+	}
+	if answers[0] != answers[1] || answers[1] != answers[2] {
+		t.Fatalf("sign-in failures differ:\n%s\n%s\n%s", answers[0], answers[1], answers[2])
+	}
+	n := 0
+	for _, ev := range e.events() {
+		if ev.Action == audit.ActionSignInFailed {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%d failed sign-ins audited, want 3", n)
+	}
+}
+
+func TestLockoutFromAnyIP(t *testing.T) {
+	e := newEnv(t)
+	op := e.operator("lock@example.com", operators.RoleAdmin)
+	for i := 0; i < operators.MaxFailures; i++ {
+		e.browser().login(op.Email, "wrong-password-123")
+	}
+	if _, ok := e.lastEvent(audit.ActionLockout); !ok {
+		t.Fatal("lockout not audited")
+	}
+	if res := e.browser().login(op.Email, testPassword); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("right password during lockout: %d, want 401", res.StatusCode)
+	}
+	e.clock.Add(operators.LockDuration + time.Second)
+	if res := e.browser().login(op.Email, testPassword); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in after the lock expired: %d", res.StatusCode)
+	}
+}
+
+func TestSignInRateLimitedPerIPAndForgedXFFIgnored(t *testing.T) {
+	e := newEnv(t, func(d *handlers.Deps) { d.SignInRate = 3 })
+	b := e.browser()
+	for i := 0; i < 3; i++ {
+		b.login("nobody@example.com", "whatever-password")
+	}
+	// A forged X-Forwarded-For from an untrusted peer neither escapes the bucket nor is logged.
+	form := url.Values{"email": {"nobody@example.com"}, "password": {"x"}, "_csrf": {b.csrf()}}
+	res := b.do(http.MethodPost, "/login", strings.NewReader(form.Encode()), http.Header{
+		"Content-Type": {"application/x-www-form-urlencoded"}, "X-Forwarded-For": {"203.0.113.9"}})
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("4th attempt from one IP: %d, want 429", res.StatusCode)
+	}
+	ev, _ := e.lastEvent(audit.ActionSignInFailed)
+	if ev.ClientIP != "127.0.0.1" {
+		t.Fatalf("audited client IP %q, want the connection's 127.0.0.1", ev.ClientIP)
+	}
+	if strings.Contains(e.logs.String(), "203.0.113.9") {
+		t.Fatal("forged X-Forwarded-For reached the log")
+	}
+}
+
+func TestCSRFAndCrossSiteRefused(t *testing.T) {
+	e := newEnv(t)
+	b, _ := e.signedIn(operators.RoleAdmin)
+	count := func() int { ops, _ := e.ops.List(context.Background()); return len(ops) }
+	before := count()
+	add := url.Values{"email": {"new@example.com"}, "name": {"New"}, "role": {"support"}}
+
+	res := b.do(http.MethodPost, "/operators", strings.NewReader(add.Encode()),
+		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("POST without CSRF token: %d, want 403", res.StatusCode)
+	}
+	add.Set("_csrf", b.csrf())
+	for _, h := range []http.Header{
+		{"Sec-Fetch-Site": {"cross-site"}},
+		{"Origin": {"https://evil.example"}},
+	} {
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
+		if res := b.do(http.MethodPost, "/operators", strings.NewReader(add.Encode()), h); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("cross-site POST %v: %d, want 403", h, res.StatusCode)
+		}
+	}
+	if count() != before {
+		t.Fatal("a refused request changed something")
+	}
+	if res := b.post("/operators", add); res.StatusCode != http.StatusCreated {
+		t.Fatalf("same-site POST with token: %d: %s", res.StatusCode, body(res))
+	}
+}
+
+func TestHTMXWithoutSessionGetsHXRedirect(t *testing.T) {
+	e := newEnv(t)
+	b, _ := e.signedIn(operators.RoleSupport)
+	e.clock.Add(31 * time.Minute)
+	res := b.htmxGet("/customers")
+	if res.Header.Get("HX-Redirect") != "/login?expired=1" || strings.Contains(body(res), "<form") {
+		t.Fatalf("expired htmx request: %d HX-Redirect=%q", res.StatusCode, res.Header.Get("HX-Redirect"))
+	}
+}
+
+func TestDisableAndRoleChangeEndSessions(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.signedIn(operators.RoleAdmin)
+	victim, op := e.signedIn(operators.RoleSupport)
+	if res := victim.get("/customers"); res.StatusCode != http.StatusOK {
+		t.Fatalf("support on /customers: %d", res.StatusCode)
+	}
+	if res := admin.post("/operators/"+itoa(op.ID)+"/role", url.Values{"role": {"auditor"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("role change: %d %s", res.StatusCode, body(res))
+	}
+	if res := victim.get("/customers"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("session survived a role change: %d", res.StatusCode)
+	}
+	if ev, ok := e.lastEvent(audit.ActionOperatorRoleChange); !ok || ev.Outcome != audit.OutcomeSucceeded || ev.IntentSeq == 0 {
+		t.Fatalf("role change not audited as intent+outcome: %+v", ev)
+	}
+
+	victim2, op2 := e.signedIn(operators.RoleSupport)
+	if res := admin.post("/operators/"+itoa(op2.ID)+"/disabled", url.Values{"disabled": {"true"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("disable: %d", res.StatusCode)
+	}
+	if res := victim2.get("/"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("session survived disabling: %d", res.StatusCode)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	res := e.browser().get("/login")
+	want := map[string]string{
+		"Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+		"X-Content-Type-Options":  "nosniff",
+		"Referrer-Policy":         "same-origin",
+		"Cache-Control":           "no-store",
+	}
+	for k, v := range want {
+		if got := res.Header.Get(k); !strings.Contains(got, v) {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-") {
+		t.Errorf("CSP allows unsafe sources: %s", csp)
+	}
+}
+
+func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
