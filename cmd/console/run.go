@@ -35,7 +35,8 @@ Usage:
                                      add an operator; the password is read as one line from stdin
   console operator disable --email E disable an operator and end their sessions
   console operator list              list operators
-  console audit verify               verify the audit log's hash chain (exit 1 when broken)
+  console audit verify [--checkpoint FILE]
+                                     verify the audit log's hash chain (exit 1 when broken)
   console simulator [flags]          run the built-in Synerise simulator standalone
 
 Each command takes --help. Configuration comes from the environment:
@@ -51,7 +52,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cmd == "simulator" {
 		return runSimulator(ctx, rest, stdout, stderr)
 	}
-	if (cmd == "operator" || cmd == "audit") && len(rest) > 0 {
+	if cmd == "audit" {
+		return runAudit(ctx, rest, getenv, stdout, stderr)
+	}
+	if cmd == "operator" && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	fs := flag.NewFlagSet("console "+cmd, flag.ContinueOnError)
@@ -64,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fs.StringVar(&role, "role", "", "support, admin or auditor (required)")
 	case "operator disable":
 		fs.StringVar(&email, "email", "", "operator's e-mail (required)")
-	case "serve", "migrate", "operator list", "audit verify":
+	case "serve", "migrate", "operator list":
 	default:
 		printUsage(stderr)
 		return exitError{code: 2, msg: fmt.Sprintf("console: unknown command %q", strings.Join(args, " "))}
@@ -148,16 +152,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", o.ID, o.Email, o.Name, o.Role, state)
 		}
 		return tw.Flush()
-	case "audit verify":
-		report, err := auditLog.Verify(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, report.String())
-		if !report.Intact() {
-			return exitError{code: 1, msg: report.First.String()}
-		}
-		return nil
 	}
 	return nil
 }
