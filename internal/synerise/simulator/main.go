@@ -1,0 +1,93 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// Main runs the simulator as a command:
+//
+//	console simulator --addr 127.0.0.1:9090 --seed N --customers 5000 \
+//	    --api-key K (repeatable) --token-lifetime 1h --latency 0
+//
+// It prints the address, the API keys and the example customers, and serves
+// until ctx is done. --help prints the usage and returns nil.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var opts Options
+	addr := fs.String("addr", "127.0.0.1:9090", "listen address")
+	fs.Int64Var(&opts.Seed, "seed", 0, "seed of the generated customer set")
+	fs.IntVar(&opts.Customers, "customers", DefaultCustomers, "number of customers to generate")
+	fs.DurationVar(&opts.TokenLifetime, "token-lifetime", DefaultTokenLifetime, "lifetime of workspace tokens")
+	fs.DurationVar(&opts.Latency, "latency", 0, "latency added to every request")
+	fs.Func("api-key", "accepted workspace API key (repeatable; default "+DefaultAPIKey+")", func(v string) error {
+		if v == "" {
+			return errors.New("empty API key")
+		}
+		opts.APIKeys = append(opts.APIKeys, v)
+		return nil
+	})
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: console simulator [flags]\n\nServes a built-in Synerise workspace simulator.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("simulator: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("simulator: unexpected arguments %q", fs.Args())
+	}
+	if opts.Customers < 1 {
+		return errors.New("simulator: --customers must be at least 1")
+	}
+	if opts.TokenLifetime <= 0 {
+		return errors.New("simulator: --token-lifetime must be positive")
+	}
+	if len(opts.APIKeys) == 0 {
+		opts.APIKeys = []string{DefaultAPIKey}
+	}
+	srv, err := Start(opts, *addr)
+	if err != nil {
+		return err
+	}
+	printBanner(stdout, srv, opts)
+	<-ctx.Done()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("simulator: shut down: %w", err)
+	}
+	return nil
+}
+
+func printBanner(w io.Writer, srv *Server, opts Options) {
+	fmt.Fprintf(w, "Synerise simulator listening on %s (seed %d, %d customers, token lifetime %s)\n",
+		srv.URL, opts.Seed, opts.Customers, opts.TokenLifetime)
+	for _, k := range opts.APIKeys {
+		fmt.Fprintf(w, "API key: %s\n", k)
+	}
+	fmt.Fprintf(w, "Admin endpoints: %s/_simulator/outbox, /settings, /faults, /requests, /examples, /accounts/{clientId}\n", srv.URL)
+	fmt.Fprintln(w, "Example customers:")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  STATE\tCLIENT ID\tE-MAIL\tUUID\tDEVICE ID")
+	for _, e := range srv.Simulator.Examples() {
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\n", e.State, e.ClientID, orDash(e.Email), e.UUID, orDash(e.DeviceID))
+	}
+	tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
