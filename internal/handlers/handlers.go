@@ -14,6 +14,8 @@ import (
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
 	"github.com/raas-console/console/internal/session"
+	"github.com/raas-console/console/internal/synerise"
+	"github.com/raas-console/console/internal/synerise/simulator"
 )
 
 // operatorStore is what the handlers need of the operators package.
@@ -35,16 +37,51 @@ type auditLog interface {
 	Outcome(ctx context.Context, intent audit.Event, o audit.Outcome, change func(*audit.Event)) (audit.Event, error)
 }
 
+// profileAPI is what the handlers need of Synerise's profiles.
+type profileAPI interface {
+	Get(ctx context.Context, clientID int64) (*synerise.Profile, error)
+	GetByEmail(ctx context.Context, email string) (*synerise.Profile, error)
+	GetByCustomID(ctx context.Context, customID string) (*synerise.Profile, error)
+	GetByUUID(ctx context.Context, uuid string) (*synerise.Profile, error)
+	List(ctx context.Context, opts synerise.ListOptions) ([]synerise.Profile, error)
+	Update(ctx context.Context, clientID int64, u synerise.ProfileUpdate) error
+}
+
+// accountAPI is what the handlers need of Synerise's RaaS account actions.
+type accountAPI interface {
+	RequestPasswordReset(ctx context.Context, email string) error
+	ResendActivationEmail(ctx context.Context, email string) error
+	RequestActivationPIN(ctx context.Context, req synerise.PINRequest) error
+}
+
+// settingsAPI is what the handlers need of Synerise's RaaS general settings.
+type settingsAPI interface {
+	Get(ctx context.Context) (*synerise.Settings, error)
+	Set(ctx context.Context, s *synerise.Settings) (*synerise.Settings, error)
+}
+
+// sandboxOutbox is what the simulator would have e-mailed; only in sandbox mode.
+type sandboxOutbox interface {
+	Outbox() []simulator.Message
+}
+
 // Deps are the parts the web layer is built from.
 type Deps struct {
 	Operators      operatorStore
 	Sessions       *session.Store
 	Audit          auditLog
 	Pool           *pgxpool.Pool
+	Profiles       profileAPI
+	Accounts       accountAPI
+	Settings       settingsAPI
+	// Outbox is set in sandbox mode only.
+	Outbox sandboxOutbox
 	Logger         *slog.Logger
 	Sandbox        bool
 	SecureCookies  bool
 	TrustedProxies []netip.Prefix
+	// Signer signs audit checkpoints; nil means checkpoints are off.
+	Signer *audit.Signer
 	// SignInRate is how many sign-in attempts one client IP may make per minute.
 	SignInRate int
 	Now        func() time.Time

@@ -25,6 +25,8 @@ import (
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
 	"github.com/raas-console/console/internal/session"
+	"github.com/raas-console/console/internal/synerise"
+	"github.com/raas-console/console/internal/synerise/simulator"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -44,6 +46,9 @@ type env struct {
 	logs     *syncBuffer
 	clock    *clock
 	hash     string
+	// sim is the in-process Synerise simulator the console talks to; api its client.
+	sim *simulator.Simulator
+	api *synerise.Client
 }
 
 type clock struct {
@@ -76,8 +81,17 @@ func newEnv(t *testing.T, opts ...option) *env {
 	e := &env{t: t, pool: pool, ops: operators.NewStore(pool), audit: audit.NewStore(pool), logs: logs, clock: clk}
 	e.sessions = session.NewStore(pool, session.Options{Secret: bytes.Repeat([]byte("k"), 32), Secure: false,
 		IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour, Now: clk.Now})
+	e.sim = simulator.New(simulator.Options{Customers: 300})
+	simSrv := httptest.NewServer(e.sim)
+	t.Cleanup(simSrv.Close)
+	api, err := synerise.NewClient(simSrv.URL, simulator.DefaultAPIKey, synerise.WithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.api = api
 	deps := handlers.Deps{
 		Operators: e.ops, Sessions: e.sessions, Audit: e.audit, Pool: pool,
+		Profiles: api.Profiles, Accounts: api.Accounts, Settings: api.Settings, Outbox: e.sim,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Sandbox: true, Now: clk.Now, SignInRate: 1000,
 	}
 	for _, o := range opts {

@@ -122,14 +122,24 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	} else if n, err := ops.Count(ctx); err == nil && n == 0 {
 		logger.Warn("no operators yet: create the first admin with `console operator add --role admin`")
 	}
+	api, sim, closeAPI, err := connectSynerise(cfg, opts.Terminal, logger)
+	if err != nil {
+		return err
+	}
+	defer closeAPI()
 	sessions := session.NewStore(pool, session.Options{
 		Secret: cfg.SessionSecret, Secure: cfg.SecureCookies,
 		IdleTimeout: cfg.SessionIdleTimeout, MaxLifetime: cfg.SessionMaxLifetime,
 	})
-	h := handlers.New(handlers.Deps{
+	deps := handlers.Deps{
 		Operators: ops, Sessions: sessions, Audit: auditLog, Pool: pool, Logger: logger,
+		Profiles: api.Profiles, Accounts: api.Accounts, Settings: api.Settings,
 		Sandbox: cfg.Sandbox(), SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies,
-	})
+	}
+	if sim != nil {
+		deps.Outbox = sim
+	}
+	h := handlers.New(deps)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -1,0 +1,276 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Page sizes for Search.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// Filter selects events for the auditor's screens and exports. Zero fields match every
+// event; set fields combine with AND.
+type Filter struct {
+	From      time.Time // events at or after From; zero is open
+	To        time.Time // events before To; zero is open
+	Actor     string    // the operator's e-mail, any case
+	Action    string    // an action ("customer.update") or a group ("customer.*")
+	Target    string    // a target id (customer id, uuid) or label (e-mail, any case)
+	Outcome   Outcome
+	RequestID string
+	Text      string // words within the reason, any case
+}
+
+// IsZero reports whether f matches every event.
+func (f Filter) IsZero() bool { return f == Filter{} }
+
+// ErrInvalidFilter is wrapped by Validate's errors.
+var ErrInvalidFilter = errors.New("audit: invalid filter")
+
+// Validate reports the first thing wrong with f: an unknown action or group, an unknown
+// outcome, or a time range that ends before it starts.
+func (f Filter) Validate() error {
+	if f.Action != "" && len(f.actions()) == 0 {
+		return fmt.Errorf("%w: unknown action %q", ErrInvalidFilter, f.Action)
+	}
+	if f.Outcome != "" && !f.Outcome.Valid() {
+		return fmt.Errorf("%w: unknown outcome %q", ErrInvalidFilter, f.Outcome)
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return fmt.Errorf("%w: the time range ends before it starts", ErrInvalidFilter)
+	}
+	return nil
+}
+
+// ActionGroups lists the group of every defined action, in name order.
+func ActionGroups() []string {
+	var groups []string
+	for _, a := range Actions() {
+		if g := a.Group(); !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	return groups
+}
+
+// actions are the defined actions f.Action selects: one action, or a whole group
+// written "group.*" or "group".
+func (f Filter) actions() []string {
+	if f.Action == "" {
+		return nil
+	}
+	group, isGroup := strings.CutSuffix(f.Action, ".*")
+	if !isGroup && !strings.Contains(f.Action, ".") {
+		group, isGroup = f.Action, true
+	}
+	var out []string
+	for _, a := range Actions() {
+		if (isGroup && a.Group() == group) || (!isGroup && string(a) == f.Action) {
+			out = append(out, string(a))
+		}
+	}
+	return out
+}
+
+// where is the SQL condition for f, with its arguments numbered from len(args)+1.
+func (f Filter) where(args []any) (string, []any) {
+	conds := []string{"TRUE"}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, "occurred_at >= "+arg(f.From.UTC()))
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "occurred_at < "+arg(f.To.UTC()))
+	}
+	if f.Actor != "" {
+		conds = append(conds, "lower(actor_email) = lower("+arg(f.Actor)+")")
+	}
+	if actions := f.actions(); len(actions) == 1 {
+		conds = append(conds, "action = "+arg(actions[0]))
+	} else if len(actions) > 1 {
+		conds = append(conds, "action = ANY("+arg(actions)+")")
+	} else if f.Action != "" {
+		conds = append(conds, "FALSE")
+	}
+	if f.Target != "" {
+		p := arg(f.Target)
+		conds = append(conds, "(target_id = "+p+" OR (target_label <> '' AND lower(target_label) = lower("+p+")))")
+	}
+	if f.Outcome != "" {
+		conds = append(conds, "outcome = "+arg(string(f.Outcome)))
+	}
+	if f.RequestID != "" {
+		conds = append(conds, "request_id = "+arg(f.RequestID))
+	}
+	if f.Text != "" {
+		conds = append(conds, "reason ILIKE "+arg("%"+escapeLike(f.Text)+"%"))
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// escapeLike makes s match itself literally in a LIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Cursor is a keyset position in the newest-first list. Before asks for the events just
+// older than seq Before (the next page); After for those just newer than seq After (the
+// previous page). Both zero is the newest page.
+type Cursor struct {
+	Before int64
+	After  int64
+}
+
+// Results is one page of events, newest first, with the cursors of its neighbours: Older
+// is the Before of the next page and Newer the After of the previous one, zero when there
+// is no such page.
+type Results struct {
+	Events []Event
+	Newer  int64
+	Older  int64
+}
+
+// Search returns one page of the events f selects, newest first, at cursor. Pages are
+// keyed by seq, so events appended meanwhile never shift a page, and any page costs
+// what the first does. limit zero or less means DefaultPageSize; it is capped at
+// MaxPageSize.
+func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Results, error) {
+	if err := f.Validate(); err != nil {
+		return Results{}, err
+	}
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	cond, args := f.where(nil)
+	var sql string
+	forward := cur.After > 0 && cur.Before == 0
+	switch {
+	case forward:
+		args = append(args, cur.After, limit+1)
+		sql = fmt.Sprintf("SELECT %s FROM audit_events WHERE %s AND seq > $%d ORDER BY seq ASC LIMIT $%d", eventColumns, cond, len(args)-1, len(args))
+	case cur.Before > 0:
+		args = append(args, cur.Before, limit+1)
+		sql = fmt.Sprintf("SELECT %s FROM audit_events WHERE %s AND seq < $%d ORDER BY seq DESC LIMIT $%d", eventColumns, cond, len(args)-1, len(args))
+	default:
+		args = append(args, limit+1)
+		sql = fmt.Sprintf("SELECT %s FROM audit_events WHERE %s ORDER BY seq DESC LIMIT $%d", eventColumns, cond, len(args))
+	}
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return Results{}, fmt.Errorf("audit: search: %w", err)
+	}
+	events, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return Results{}, fmt.Errorf("audit: search: %w", err)
+	}
+	more := len(events) > limit
+	if more {
+		events = events[:limit]
+	}
+	if forward {
+		slices.Reverse(events)
+	}
+	r := Results{Events: events}
+	if len(events) == 0 {
+		return r, nil
+	}
+	newest, oldest := events[0].Seq, events[len(events)-1].Seq
+	switch {
+	case forward:
+		if more {
+			r.Newer = newest
+		}
+		if r.Older, err = s.neighbour(ctx, f, "seq < $%d", oldest); err != nil {
+			return Results{}, err
+		}
+	case cur.Before > 0:
+		if more {
+			r.Older = oldest
+		}
+		if r.Newer, err = s.neighbour(ctx, f, "seq > $%d", newest); err != nil {
+			return Results{}, err
+		}
+	default:
+		if more {
+			r.Older = oldest
+		}
+	}
+	return r, nil
+}
+
+// neighbour returns seq when an event f selects lies beyond it (cond names the side),
+// and zero otherwise.
+func (s *Store) neighbour(ctx context.Context, f Filter, cond string, seq int64) (int64, error) {
+	where, args := f.where(nil)
+	args = append(args, seq)
+	var exists bool
+	sql := fmt.Sprintf("SELECT EXISTS (SELECT 1 FROM audit_events WHERE %s AND "+cond+")", where, len(args))
+	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&exists); err != nil {
+		return 0, fmt.Errorf("audit: search: %w", err)
+	}
+	if exists {
+		return seq, nil
+	}
+	return 0, nil
+}
+
+// Each calls fn with every event f selects up to seq through (zero means no bound),
+// newest first, as rows arrive from one query: memory stays flat however many match.
+// It stops at fn's first error and returns how many events fn accepted.
+func (s *Store) Each(ctx context.Context, f Filter, through int64, fn func(Event) error) (int64, error) {
+	if err := f.Validate(); err != nil {
+		return 0, err
+	}
+	cond, args := f.where(nil)
+	if through > 0 {
+		args = append(args, through)
+		cond += " AND seq <= $" + strconv.Itoa(len(args))
+	}
+	rows, err := s.pool.Query(ctx, "SELECT "+eventColumns+" FROM audit_events WHERE "+cond+" ORDER BY seq DESC", args...)
+	if err != nil {
+		return 0, fmt.Errorf("audit: read events: %w", err)
+	}
+	defer rows.Close()
+	var n int64
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return n, fmt.Errorf("audit: read events: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("audit: read events: %w", err)
+	}
+	return n, nil
+}
+
+// Outcomes returns the outcome rows of the intent with seq intentSeq, oldest first.
+func (s *Store) Outcomes(ctx context.Context, intentSeq int64) ([]Event, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+eventColumns+" FROM audit_events WHERE intent_seq = $1 ORDER BY seq", intentSeq)
+	if err != nil {
+		return nil, fmt.Errorf("audit: list outcomes: %w", err)
+	}
+	events, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("audit: list outcomes: %w", err)
+	}
+	return events, nil
+}

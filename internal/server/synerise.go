@@ -1,0 +1,53 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/raas-console/console/internal/config"
+	"github.com/raas-console/console/internal/synerise"
+	"github.com/raas-console/console/internal/synerise/simulator"
+)
+
+// userAgent names the console to Synerise.
+const userAgent = "raas-console/1"
+
+// connectSynerise builds the Synerise client. Without SYNERISE_API_URL it first starts the
+// built-in simulator on a loopback port and points the client at it; the simulator is
+// returned so the sandbox pages can show its outbox.
+func connectSynerise(cfg config.Config, terminal io.Writer, logger *slog.Logger) (*synerise.Client, *simulator.Simulator, func(), error) {
+	url, key := cfg.SyneriseAPIURL, cfg.SyneriseAPIKey
+	var sim *simulator.Simulator
+	stop := func() {}
+	if cfg.Sandbox() {
+		srv, err := simulator.Start(simulator.Options{}, "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("server: start the Synerise simulator: %w", err)
+		}
+		sim, stop = srv.Simulator, func() { _ = srv.Close() }
+		url, key = srv.URL, simulator.DefaultAPIKey
+		logger.Info("Synerise simulator running (sandbox)", "url", url)
+		printSandbox(terminal, url, sim)
+	}
+	client, err := synerise.NewClient(url, key,
+		synerise.WithSettingsPath(cfg.SyneriseSettingsPath),
+		synerise.WithUserAgent(userAgent))
+	if err != nil {
+		stop()
+		return nil, nil, nil, fmt.Errorf("server: Synerise client: %w", err)
+	}
+	return client, sim, stop, nil
+}
+
+func printSandbox(w io.Writer, url string, sim *simulator.Simulator) {
+	fmt.Fprintf(w, "Sandbox: the built-in Synerise simulator serves %s\n  workspace API key: %s\n  customers to look up:\n", url, simulator.DefaultAPIKey)
+	for _, ex := range sim.Examples() {
+		id := ex.Email
+		if id == "" {
+			id = ex.UUID
+		}
+		fmt.Fprintf(w, "    %-30s %s\n", ex.State, id)
+	}
+	fmt.Fprintln(w)
+}
