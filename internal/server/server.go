@@ -27,6 +27,7 @@ import (
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
 	"github.com/raas-console/console/internal/session"
+	"github.com/raas-console/console/internal/synerise/simulator"
 )
 
 // Options are what Run needs besides the configuration.
@@ -37,6 +38,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// Ready, when set, is called with the listen address once the console serves.
 	Ready func(addr string)
+	// Simulator, when set, is the simulator a sandbox console talks to (tests use it to
+	// look at the outbox); otherwise a sandbox console starts its own.
+	Simulator *simulator.Simulator
 }
 
 // Database opens the configured database, or starts the private cluster under the data
@@ -122,7 +126,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	} else if n, err := ops.Count(ctx); err == nil && n == 0 {
 		logger.Warn("no operators yet: create the first admin with `console operator add --role admin`")
 	}
-	api, sim, closeAPI, err := connectSynerise(cfg, opts.Terminal, logger)
+	api, sim, closeAPI, err := connectSynerise(cfg, opts.Simulator, opts.Terminal, logger)
 	if err != nil {
 		return err
 	}

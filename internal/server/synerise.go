@@ -16,19 +16,24 @@ const userAgent = "raas-console/1"
 // connectSynerise builds the Synerise client. Without SYNERISE_API_URL it first starts the
 // built-in simulator on a loopback port and points the client at it; the simulator is
 // returned so the sandbox pages can show its outbox.
-func connectSynerise(cfg config.Config, terminal io.Writer, logger *slog.Logger) (*synerise.Client, *simulator.Simulator, func(), error) {
+func connectSynerise(cfg config.Config, sim *simulator.Simulator, terminal io.Writer, logger *slog.Logger) (*synerise.Client, *simulator.Simulator, func(), error) {
 	url, key := cfg.SyneriseAPIURL, cfg.SyneriseAPIKey
-	var sim *simulator.Simulator
 	stop := func() {}
 	if cfg.Sandbox() {
-		srv, err := simulator.Start(simulator.Options{}, "127.0.0.1:0")
+		if sim == nil {
+			sim = simulator.New(simulator.Options{})
+		}
+		srv, err := simulator.Serve(sim, "127.0.0.1:0")
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("server: start the Synerise simulator: %w", err)
 		}
-		sim, stop = srv.Simulator, func() { _ = srv.Close() }
+		stop = func() { _ = srv.Close() }
 		url, key = srv.URL, simulator.DefaultAPIKey
 		logger.Info("Synerise simulator running (sandbox)", "url", url)
 		printSandbox(terminal, url, sim)
+	}
+	if !cfg.Sandbox() {
+		sim = nil
 	}
 	client, err := synerise.NewClient(url, key,
 		synerise.WithSettingsPath(cfg.SyneriseSettingsPath),

@@ -314,6 +314,12 @@ type Server struct {
 
 // Start serves a new simulator on addr ("127.0.0.1:0" when empty).
 func Start(opts Options, addr string) (*Server, error) {
+	return Serve(New(opts), addr)
+}
+
+// Serve runs an existing simulator on addr ("" means 127.0.0.1:0), for callers that keep
+// a handle on it (tests looking at the outbox).
+func Serve(sim *Simulator, addr string) (*Server, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -321,7 +327,6 @@ func Start(opts Options, addr string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulator: listen on %s: %w", addr, err)
 	}
-	sim := New(opts)
 	srv := &Server{
 		URL:       "http://" + ln.Addr().String(),
 		Simulator: sim,
