@@ -2,26 +2,46 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
+	"time"
 
 	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/config"
 	"github.com/raas-console/console/internal/server"
 )
 
+// notProductionFlag must be given to `console audit seed`: it writes synthetic events
+// into the audit log, which a production log must never contain.
+const notProductionFlag = "i-know-this-is-not-production"
+
 // runAudit runs `console audit <sub>`.
 func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return exitError{code: 2, msg: "console audit: want a subcommand: verify"}
+		return exitError{code: 2, msg: "console audit: want a subcommand: verify, checkpoint or seed"}
 	}
 	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("console audit "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	var (
+		checkpointFile, out string
+		events              int
+		span                time.Duration
+		notProduction       bool
+	)
 	switch sub {
 	case "verify":
+		fs.StringVar(&checkpointFile, "checkpoint", "", "also check a signed checkpoint file: its signature, and that the log still holds its row (detects rows cut from the tail)")
+	case "checkpoint":
+		fs.StringVar(&out, "out", "", "write the signed checkpoint to this file (required)")
+	case "seed":
+		fs.IntVar(&events, "events", 0, "how many synthetic events to append (required)")
+		fs.DurationVar(&span, "span", 365*24*time.Hour, "spread the events over this span ending now")
+		fs.BoolVar(&notProduction, notProductionFlag, false, "confirm that the database is not a production one (required)")
 	default:
 		return exitError{code: 2, msg: fmt.Sprintf("console audit: unknown subcommand %q", sub)}
 	}
@@ -31,16 +51,37 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return exitError{code: 2}
 	}
+	switch {
+	case sub == "checkpoint" && out == "":
+		return exitError{code: 2, msg: "console audit checkpoint: --out FILE is required"}
+	case sub == "seed" && !notProduction:
+		return exitError{code: 2, msg: "console audit seed: refusing to write synthetic events into the audit log without --" + notProductionFlag +
+			" (only ever run it against a benchmark or test database)"}
+	case sub == "seed" && events <= 0:
+		return exitError{code: 2, msg: "console audit seed: --events N must be positive"}
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}
-	pool, closeDB, err := server.Database(ctx, &cfg, newLogger(stderr, cfg.LogLevel))
+	logger := newLogger(stderr, cfg.LogLevel)
+	pool, closeDB, err := server.Database(ctx, &cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
 	store := audit.NewStore(pool)
+	switch sub {
+	case "checkpoint":
+		return auditCheckpoint(ctx, store, cfg, out, stdout)
+	case "seed":
+		return auditSeed(ctx, store, events, span, stdout)
+	}
+	return auditVerify(ctx, store, cfg, checkpointFile, stdout)
+}
+
+// auditVerify walks the chain and, with a checkpoint file, checks the log against it.
+func auditVerify(ctx context.Context, store *audit.Store, cfg config.Config, checkpointFile string, stdout io.Writer) error {
 	report, err := store.Verify(ctx)
 	if err != nil {
 		return err
@@ -49,5 +90,71 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	if !report.Intact() {
 		return exitError{code: 1, msg: report.First.String()}
 	}
+	if checkpointFile == "" {
+		return nil
+	}
+	cp, err := audit.ReadCheckpointFile(checkpointFile)
+	if err != nil {
+		return exitError{code: 1, msg: err.Error()}
+	}
+	if err := store.VerifyCheckpoint(ctx, cp, nil); err != nil {
+		return exitError{code: 1, msg: fmt.Sprintf("checkpoint %s: %v", checkpointFile, err)}
+	}
+	fmt.Fprintf(stdout, "checkpoint holds: seq=%d hash=%x signed %s by key %s\n",
+		cp.Seq, cp.Hash, cp.Time.Format(time.RFC3339), base64.StdEncoding.EncodeToString(cp.PublicKey))
+	if cfg.AuditSigningKey != "" {
+		signer, err := audit.LoadSigner(cfg.AuditSigningKey)
+		if err != nil {
+			return err
+		}
+		if err := store.VerifyCheckpoint(ctx, cp, signer.PublicKey()); err != nil {
+			return exitError{code: 1, msg: fmt.Sprintf("checkpoint %s: %v", checkpointFile, err)}
+		}
+		fmt.Fprintln(stdout, "the checkpoint is signed by the configured key (CONSOLE_AUDIT_SIGNING_KEY)")
+	} else {
+		fmt.Fprintln(stdout, "compare the key above with the public key on the console's Integrity page")
+	}
+	return nil
+}
+
+// auditCheckpoint signs the chain head with the configured key and writes the file.
+func auditCheckpoint(ctx context.Context, store *audit.Store, cfg config.Config, out string, stdout io.Writer) error {
+	path := cfg.AuditSigningKey
+	if path == "" && cfg.LocalDatabase() {
+		path = filepath.Join(cfg.DataDir, audit.LocalKeyFile)
+	}
+	if path == "" {
+		return exitError{code: 1, msg: "console audit checkpoint: no signing key: set CONSOLE_AUDIT_SIGNING_KEY to an Ed25519 PEM (PKCS #8) key file"}
+	}
+	signer, err := audit.LoadOrGenerateSigner(path)
+	if err != nil {
+		return err
+	}
+	cp, err := store.Checkpoint(ctx, signer)
+	if err != nil {
+		return err
+	}
+	if err := audit.WriteCheckpointFile(out, cp); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "checkpoint seq=%d hash=%x written to %s\n", cp.Seq, cp.Hash, out)
+	return nil
+}
+
+// auditSeed appends synthetic events for benchmarks and reports the rate.
+func auditSeed(ctx context.Context, store *audit.Store, events int, span time.Duration, stdout io.Writer) error {
+	start := time.Now()
+	last := start
+	n, err := store.Seed(ctx, audit.SeedOptions{Events: events, Span: span, Seed: uint64(start.UnixNano()), Progress: func(written int) {
+		if time.Since(last) >= 5*time.Second || written == events {
+			last = time.Now()
+			fmt.Fprintf(stdout, "%d/%d events (%.0f/s)\n", written, events, float64(written)/time.Since(start).Seconds())
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	fmt.Fprintf(stdout, "seeded %d events in %s (%.0f events/s)\n", n, took.Round(time.Millisecond), float64(n)/took.Seconds())
 	return nil
 }

@@ -27,6 +27,10 @@ const checkpointVersion = "audit-checkpoint-v1"
 // its signature is wrong, or the log no longer has its row with its hash.
 var ErrCheckpointMismatch = errors.New("audit: checkpoint does not match the log")
 
+// LocalKeyFile is the name of the signing key the console makes in its data directory
+// when it runs its own local database and CONSOLE_AUDIT_SIGNING_KEY is unset.
+const LocalKeyFile = "audit-signing-key.pem"
+
 // Signer signs checkpoints with an Ed25519 key kept outside the database.
 //
 // The key file is PEM "PRIVATE KEY" (PKCS #8), as written by GenerateKeyFile or by

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/metrics"
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
 	"github.com/raas-console/console/internal/session"
@@ -80,6 +81,12 @@ type Deps struct {
 	Sandbox        bool
 	SecureCookies  bool
 	TrustedProxies []netip.Prefix
+	// Metrics receives request timings; nil means none are kept.
+	Metrics *metrics.Metrics
+	// MetricsToken unlocks /metrics on this listener; empty means /metrics is not served here.
+	MetricsToken string
+	// BreakerState reports the Synerise circuit breaker for /readyz.
+	BreakerState func() string
 	// Signer signs audit checkpoints; nil means checkpoints are off.
 	Signer *audit.Signer
 	// SignInRate is how many sign-in attempts one client IP may make per minute.

@@ -80,6 +80,9 @@ func (h *Handler) accessLog() echo.MiddlewareFunc {
 			if op := currentOperator(c); op != nil {
 				attrs = append(attrs, slog.Int64("operator_id", op.ID))
 			}
+			if h.Metrics != nil {
+				h.Metrics.ObserveRequest(c.Path(), v.Method, v.Status, v.Latency)
+			}
 			level := slog.LevelInfo
 			if v.Status >= 500 {
 				level = slog.LevelError

@@ -36,6 +36,7 @@ func (h *Handler) Routes() []Route {
 	routes := []Route{
 		{Method: http.MethodGet, Path: "/healthz", Public: true, handle: h.handleHealthz},
 		{Method: http.MethodGet, Path: "/readyz", Public: true, handle: h.handleReadyz},
+		{Method: http.MethodGet, Path: "/metrics", Public: true, handle: h.handleMetrics},
 		{Method: http.MethodGet, Path: "/static/*", Public: true, handle: h.handleStatic},
 		{Method: http.MethodGet, Path: "/login", Public: true, handle: h.handleLoginForm},
 		{Method: http.MethodPost, Path: "/login", Public: true, handle: h.handleLogin},

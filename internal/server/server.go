@@ -24,6 +24,7 @@ import (
 	"github.com/raas-console/console/internal/database"
 	"github.com/raas-console/console/internal/handlers"
 	"github.com/raas-console/console/internal/localdb"
+	"github.com/raas-console/console/internal/metrics"
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
 	"github.com/raas-console/console/internal/session"
@@ -118,7 +119,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	defer closeDB()
 
 	ops := operators.NewStore(pool)
-	auditLog := audit.NewStore(pool)
+	meter := metrics.New()
+	auditLog := meter.WrapAudit(audit.NewStore(pool))
 	if cfg.LocalDatabase() {
 		if err := firstAdmin(ctx, ops, auditLog, opts.Terminal); err != nil {
 			return err
@@ -126,7 +128,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	} else if n, err := ops.Count(ctx); err == nil && n == 0 {
 		logger.Warn("no operators yet: create the first admin with `console operator add --role admin`")
 	}
-	api, sim, closeAPI, err := connectSynerise(cfg, opts.Simulator, opts.Terminal, logger)
+	api, sim, closeAPI, err := connectSynerise(cfg, opts.Simulator, meter, opts.Terminal, logger)
 	if err != nil {
 		return err
 	}
@@ -135,13 +137,26 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		Secret: cfg.SessionSecret, Secure: cfg.SecureCookies,
 		IdleTimeout: cfg.SessionIdleTimeout, MaxLifetime: cfg.SessionMaxLifetime,
 	})
+	meter.RegisterGauges(metrics.Gauges{
+		BreakerState: api.BreakerState, PendingIntents: auditLog.PendingIntents, ActiveSessions: sessions.Active,
+	})
 	deps := handlers.Deps{
+		Metrics: meter, BreakerState: api.BreakerState,
 		Operators: ops, Sessions: sessions, Audit: auditLog, Pool: pool, Logger: logger,
 		Profiles: api.Profiles, Accounts: api.Accounts, Settings: api.Settings,
 		Sandbox: cfg.Sandbox(), SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies,
 	}
 	if sim != nil {
 		deps.Outbox = sim
+	}
+	if cfg.MetricsAddr == "" {
+		deps.MetricsToken = cfg.MetricsToken
+	} else {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, meter, logger)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
 	}
 	h := handlers.New(deps)
 
@@ -190,7 +205,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 }
 
 // runJobs closes intents left without an outcome and deletes ended sessions, until ctx ends.
-func runJobs(ctx context.Context, logger *slog.Logger, auditLog *audit.Store, sessions *session.Store) {
+func runJobs(ctx context.Context, logger *slog.Logger, auditLog *metrics.AuditLog, sessions *session.Store) {
 	if n, err := auditLog.CloseStaleIntents(ctx, staleIntentAge); err != nil {
 		logger.Error("close stale intents", "err", err)
 	} else if n > 0 {
@@ -220,7 +235,7 @@ const FirstAdminEmail = "admin@console.local"
 
 // firstAdmin creates an admin with a generated password when there is no operator yet,
 // and shows the password once on the terminal — never in the log.
-func firstAdmin(ctx context.Context, ops *operators.Store, auditLog *audit.Store, terminal io.Writer) error {
+func firstAdmin(ctx context.Context, ops *operators.Store, auditLog *metrics.AuditLog, terminal io.Writer) error {
 	n, err := ops.Count(ctx)
 	if err != nil || n > 0 {
 		return err
@@ -252,3 +267,21 @@ func firstAdmin(ctx context.Context, ops *operators.Store, auditLog *audit.Store
 // staleIntentAge is how long an intent may wait for its outcome before it is closed as
 // unknown: far longer than any Synerise call with its retries can take.
 const staleIntentAge = 5 * time.Minute
+
+// serveMetrics serves /metrics alone on its own listener, for a scraper on a private network.
+func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("server: metrics listener on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics listener", "err", err)
+		}
+	}()
+	logger.Info("metrics serving", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
+}

@@ -16,7 +16,7 @@ const userAgent = "raas-console/1"
 // connectSynerise builds the Synerise client. Without SYNERISE_API_URL it first starts the
 // built-in simulator on a loopback port and points the client at it; the simulator is
 // returned so the sandbox pages can show its outbox.
-func connectSynerise(cfg config.Config, sim *simulator.Simulator, terminal io.Writer, logger *slog.Logger) (*synerise.Client, *simulator.Simulator, func(), error) {
+func connectSynerise(cfg config.Config, sim *simulator.Simulator, observer synerise.Observer, terminal io.Writer, logger *slog.Logger) (*synerise.Client, *simulator.Simulator, func(), error) {
 	url, key := cfg.SyneriseAPIURL, cfg.SyneriseAPIKey
 	stop := func() {}
 	if cfg.Sandbox() {
@@ -37,7 +37,8 @@ func connectSynerise(cfg config.Config, sim *simulator.Simulator, terminal io.Wr
 	}
 	client, err := synerise.NewClient(url, key,
 		synerise.WithSettingsPath(cfg.SyneriseSettingsPath),
-		synerise.WithUserAgent(userAgent))
+		synerise.WithUserAgent(userAgent),
+		synerise.WithObserver(observer))
 	if err != nil {
 		stop()
 		return nil, nil, nil, fmt.Errorf("server: Synerise client: %w", err)
