@@ -119,14 +119,16 @@ func auditVerify(ctx context.Context, store *audit.Store, cfg config.Config, che
 
 // auditCheckpoint signs the chain head with the configured key and writes the file.
 func auditCheckpoint(ctx context.Context, store *audit.Store, cfg config.Config, out string, stdout io.Writer) error {
-	path := cfg.AuditSigningKey
-	if path == "" && cfg.LocalDatabase() {
-		path = filepath.Join(cfg.DataDir, audit.LocalKeyFile)
-	}
-	if path == "" {
+	var signer *audit.Signer
+	var err error
+	switch {
+	case cfg.AuditSigningKey != "":
+		signer, err = audit.LoadSigner(cfg.AuditSigningKey)
+	case cfg.LocalDatabase():
+		signer, err = audit.LoadOrGenerateSigner(filepath.Join(cfg.DataDir, audit.LocalKeyFile))
+	default:
 		return exitError{code: 1, msg: "console audit checkpoint: no signing key: set CONSOLE_AUDIT_SIGNING_KEY to an Ed25519 PEM (PKCS #8) key file"}
 	}
-	signer, err := audit.LoadOrGenerateSigner(path)
 	if err != nil {
 		return err
 	}

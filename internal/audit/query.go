@@ -12,6 +12,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// customPlan makes PostgreSQL plan each search with its actual values: the best index
+// for a filter depends on how selective its values are (one operator or all of them, the
+// last hour or the last year), which a cached generic plan cannot know.
+const customPlan = pgx.QueryExecModeCacheDescribe
+
 // Page sizes for Search.
 const (
 	DefaultPageSize = 50
@@ -82,8 +87,12 @@ func (f Filter) actions() []string {
 	return out
 }
 
-// where is the SQL condition for f, with its arguments numbered from len(args)+1.
-func (f Filter) where(args []any) (string, []any) {
+// branches are the SQL conditions for f, with their arguments numbered from
+// len(args)+1: one condition, or two when f has a target, which may be an id or a label.
+// Each branch is served by its own seq-ordered index, so the query reads them as a
+// UNION ALL of two ordered scans rather than one OR that would have to sort every match.
+// The branches never select the same row.
+func (f Filter) branches(args []any) ([]string, []any) {
 	conds := []string{"TRUE"}
 	arg := func(v any) string {
 		args = append(args, v)
@@ -105,10 +114,6 @@ func (f Filter) where(args []any) (string, []any) {
 	} else if f.Action != "" {
 		conds = append(conds, "FALSE")
 	}
-	if f.Target != "" {
-		p := arg(f.Target)
-		conds = append(conds, "(target_id = "+p+" OR (target_label <> '' AND lower(target_label) = lower("+p+")))")
-	}
 	if f.Outcome != "" {
 		conds = append(conds, "outcome = "+arg(string(f.Outcome)))
 	}
@@ -118,7 +123,41 @@ func (f Filter) where(args []any) (string, []any) {
 	if f.Text != "" {
 		conds = append(conds, "reason ILIKE "+arg("%"+escapeLike(f.Text)+"%"))
 	}
-	return strings.Join(conds, " AND "), args
+	common := strings.Join(conds, " AND ")
+	if f.Target == "" {
+		return []string{common}, args
+	}
+	p := arg(f.Target)
+	return []string{
+		common + " AND target_id = " + p,
+		common + " AND lower(target_label) = lower(" + p + ") AND target_id <> " + p,
+	}, args
+}
+
+// selectSQL is the query for the events f selects that also meet extra (a condition on
+// seq, or ""), ordered by seq in dir, at most limit of them when limit > 0.
+func (f Filter) selectSQL(extra string, extraArgs []any, dir string, limit int) (string, []any) {
+	branches, args := f.branches(nil)
+	for _, a := range extraArgs {
+		args = append(args, a)
+		extra = strings.Replace(extra, "?", "$"+strconv.Itoa(len(args)), 1)
+	}
+	limitSQL := ""
+	if limit > 0 {
+		args = append(args, limit)
+		limitSQL = " LIMIT $" + strconv.Itoa(len(args))
+	}
+	parts := make([]string, len(branches))
+	for i, b := range branches {
+		if extra != "" {
+			b += " AND " + extra
+		}
+		parts[i] = "SELECT " + eventColumns + " FROM audit_events WHERE " + b + " ORDER BY seq " + dir + limitSQL
+	}
+	if len(parts) == 1 {
+		return parts[0], args
+	}
+	return "SELECT * FROM ((" + strings.Join(parts, ") UNION ALL (") + ")) u ORDER BY seq " + dir + limitSQL, args
 }
 
 // escapeLike makes s match itself literally in a LIKE pattern.
@@ -155,21 +194,18 @@ func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Re
 		limit = DefaultPageSize
 	}
 	limit = min(limit, MaxPageSize)
-	cond, args := f.where(nil)
 	var sql string
+	var args []any
 	forward := cur.After > 0 && cur.Before == 0
 	switch {
 	case forward:
-		args = append(args, cur.After, limit+1)
-		sql = fmt.Sprintf("SELECT %s FROM audit_events WHERE %s AND seq > $%d ORDER BY seq ASC LIMIT $%d", eventColumns, cond, len(args)-1, len(args))
+		sql, args = f.selectSQL("seq > ?", []any{cur.After}, "ASC", limit+1)
 	case cur.Before > 0:
-		args = append(args, cur.Before, limit+1)
-		sql = fmt.Sprintf("SELECT %s FROM audit_events WHERE %s AND seq < $%d ORDER BY seq DESC LIMIT $%d", eventColumns, cond, len(args)-1, len(args))
+		sql, args = f.selectSQL("seq < ?", []any{cur.Before}, "DESC", limit+1)
 	default:
-		args = append(args, limit+1)
-		sql = fmt.Sprintf("SELECT %s FROM audit_events WHERE %s ORDER BY seq DESC LIMIT $%d", eventColumns, cond, len(args))
+		sql, args = f.selectSQL("", nil, "DESC", limit+1)
 	}
-	rows, err := s.pool.Query(ctx, sql, args...)
+	rows, err := s.pool.Query(ctx, sql, append([]any{customPlan}, args...)...)
 	if err != nil {
 		return Results{}, fmt.Errorf("audit: search: %w", err)
 	}
@@ -194,14 +230,14 @@ func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Re
 		if more {
 			r.Newer = newest
 		}
-		if r.Older, err = s.neighbour(ctx, f, "seq < $%d", oldest); err != nil {
+		if r.Older, err = s.neighbour(ctx, f, "seq < ?", oldest); err != nil {
 			return Results{}, err
 		}
 	case cur.Before > 0:
 		if more {
 			r.Older = oldest
 		}
-		if r.Newer, err = s.neighbour(ctx, f, "seq > $%d", newest); err != nil {
+		if r.Newer, err = s.neighbour(ctx, f, "seq > ?", newest); err != nil {
 			return Results{}, err
 		}
 	default:
@@ -212,14 +248,24 @@ func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Re
 	return r, nil
 }
 
-// neighbour returns seq when an event f selects lies beyond it (cond names the side),
+// neighbour returns seq when an event f selects lies beyond it (cond, "seq < ?" or
+// "seq > ?", names the side),
 // and zero otherwise.
 func (s *Store) neighbour(ctx context.Context, f Filter, cond string, seq int64) (int64, error) {
-	where, args := f.where(nil)
-	args = append(args, seq)
-	var exists bool
-	sql := fmt.Sprintf("SELECT EXISTS (SELECT 1 FROM audit_events WHERE %s AND "+cond+")", where, len(args))
-	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&exists); err != nil {
+	dir := "ASC"
+	if strings.HasPrefix(cond, "seq <") {
+		dir = "DESC"
+	}
+	// Not EXISTS (...): inside EXISTS the planner drops ORDER BY and LIMIT and may scan
+	// the table from the wrong end.
+	sql, args := f.selectSQL(cond, []any{seq}, dir, 1)
+	rows, err := s.pool.Query(ctx, sql, append([]any{customPlan}, args...)...)
+	if err != nil {
+		return 0, fmt.Errorf("audit: search: %w", err)
+	}
+	exists := rows.Next()
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("audit: search: %w", err)
 	}
 	if exists {
@@ -235,12 +281,14 @@ func (s *Store) Each(ctx context.Context, f Filter, through int64, fn func(Event
 	if err := f.Validate(); err != nil {
 		return 0, err
 	}
-	cond, args := f.where(nil)
+	var sql string
+	var args []any
 	if through > 0 {
-		args = append(args, through)
-		cond += " AND seq <= $" + strconv.Itoa(len(args))
+		sql, args = f.selectSQL("seq <= ?", []any{through}, "DESC", 0)
+	} else {
+		sql, args = f.selectSQL("", nil, "DESC", 0)
 	}
-	rows, err := s.pool.Query(ctx, "SELECT "+eventColumns+" FROM audit_events WHERE "+cond+" ORDER BY seq DESC", args...)
+	rows, err := s.pool.Query(ctx, sql, append([]any{customPlan}, args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("audit: read events: %w", err)
 	}

@@ -28,13 +28,13 @@ func filterFixture(t *testing.T) *Store {
 	jan := Target{Type: "customer", ID: "7001", Label: "jan@example.org"}
 	eva := Target{Type: "customer", ID: "3f2b9c1e-0000-4000-8000-000000000001", Label: "eva@example.org"}
 	events := []Event{
-		{Actor: ann, Action: ActionSignIn, Outcome: OutcomeSucceeded, RequestID: "r1"},                                           // 1
+		{Actor: ann, Action: ActionSignIn, Outcome: OutcomeSucceeded, RequestID: "r1"},                                                         // 1
 		{Actor: ann, Action: ActionCustomerView, Target: jan, Reason: "TICKET-100 reward missing", Outcome: OutcomeSucceeded, RequestID: "r2"}, // 2
 		{Actor: bob, Action: ActionCustomerView, Target: eva, Reason: "ticket-200 GDPR request", Outcome: OutcomeSucceeded, RequestID: "r3"},   // 3
 		{Actor: ann, Action: ActionCustomerPINResend, Target: jan, Reason: "PIN 100% lost", Outcome: OutcomeFailed, RequestID: "r4"},           // 4
 		{Actor: bob, Action: ActionSettingsView, Outcome: OutcomeSucceeded, RequestID: "r5"},                                                   // 5
 		{Actor: ann, Action: ActionAccessDenied, Target: Target{Type: "route", ID: "GET /settings"}, Outcome: OutcomeDenied, RequestID: "r6"},  // 6
-		{Actor: bob, Action: ActionCustomerView, Target: jan, Reason: "reward_missing follow-up", Outcome: OutcomeSucceeded, RequestID: "r7"},   // 7
+		{Actor: bob, Action: ActionCustomerView, Target: jan, Reason: "reward_missing follow-up", Outcome: OutcomeSucceeded, RequestID: "r7"},  // 7
 		{Actor: ann, Action: ActionSignOut, Outcome: OutcomeSucceeded, RequestID: "r8"},                                                        // 8
 	}
 	for _, e := range events {

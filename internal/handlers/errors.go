@@ -3,9 +3,13 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/raas-console/console/internal/synerise"
 	"github.com/raas-console/console/web/templates"
 )
 
@@ -57,6 +61,9 @@ func (h *Handler) handleError(err error, c echo.Context) {
 func (h *Handler) describe(err error) templates.ErrorView {
 	var pe *publicError
 	var he *echo.HTTPError
+	if v, ok := describeSynerise(err); ok {
+		return v
+	}
 	switch {
 	case errors.As(err, &pe):
 		return templates.ErrorView{Status: pe.status, Title: pe.title, Message: pe.msg}
@@ -86,4 +93,88 @@ func (h *Handler) describe(err error) templates.ErrorView {
 	}
 	return templates.ErrorView{Status: http.StatusInternalServerError, Title: "Something went wrong",
 		Message: "The console could not complete this request. If an action was under way, check the audit log before repeating it."}
+}
+
+// syneriseFailure marks an error from a call to Synerise, so that a timeout or a dropped
+// connection is told as Synerise's trouble, not the console's.
+type syneriseFailure struct{ err error }
+
+func (e *syneriseFailure) Error() string { return e.err.Error() }
+func (e *syneriseFailure) Unwrap() error { return e.err }
+
+// upstream marks err as coming from a Synerise call; nil stays nil.
+func upstream(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &syneriseFailure{err: err}
+}
+
+// describeSynerise puts Synerise's errors in words: each kind (circuit open, rate
+// limited, timeout, refused, unreachable) gets its own status and message.
+func describeSynerise(err error) (templates.ErrorView, bool) {
+	var rl *synerise.RateLimitError
+	var api *synerise.APIError
+	var sf *syneriseFailure
+	trace := func(e *synerise.APIError) string {
+		if e.TraceID == "" {
+			return ""
+		}
+		return " Synerise trace id: " + e.TraceID + "."
+	}
+	switch {
+	case synerise.IsCircuitOpen(err):
+		return templates.ErrorView{Status: http.StatusServiceUnavailable, Title: "Synerise is failing",
+			Message: "Synerise failed several times in a row, so the console has paused calls to it for a short while. Nothing was sent. Try again in a minute."}, true
+	case errors.As(err, &rl):
+		wait := "in a moment"
+		if rl.RetryAfter > 0 {
+			wait = "in about " + strconv.Itoa(int(max(rl.RetryAfter, time.Second).Round(time.Second)/time.Second)) + " seconds"
+		}
+		if rl.StatusCode == http.StatusServiceUnavailable {
+			return templates.ErrorView{Status: http.StatusServiceUnavailable, Title: "Synerise is unavailable",
+				Message: "Synerise answered that it is temporarily unavailable (503). Try again " + wait + "." + trace(&rl.APIError)}, true
+		}
+		return templates.ErrorView{Status: http.StatusTooManyRequests, Title: "Synerise is rate limiting",
+			Message: "Synerise refused the request because this workspace sent too many requests (429). Try again " + wait + "." + trace(&rl.APIError)}, true
+	case errors.As(err, &api):
+		switch {
+		case api.StatusCode == http.StatusNotFound:
+			return templates.ErrorView{Status: http.StatusNotFound, Title: "Not found in Synerise",
+				Message: "Synerise has no such customer." + trace(api)}, true
+		case api.StatusCode == http.StatusUnauthorized || api.StatusCode == http.StatusForbidden:
+			return templates.ErrorView{Status: http.StatusBadGateway, Title: "Synerise refused the console",
+				Message: "Synerise refused the console's access (" + strconv.Itoa(api.StatusCode) + "). The workspace API key may be wrong or lack a permission; tell an admin." + trace(api)}, true
+		case api.StatusCode >= 400 && api.StatusCode < 500:
+			return templates.ErrorView{Status: http.StatusUnprocessableEntity, Title: "Synerise refused the request",
+				Message: "Synerise refused the request: " + apiErrorWords(api) + trace(api)}, true
+		}
+		return templates.ErrorView{Status: http.StatusBadGateway, Title: "Synerise failed",
+			Message: "Synerise answered with an error (" + strconv.Itoa(api.StatusCode) + "). Try again in a moment; if this was a change, check the customer before repeating it." + trace(api)}, true
+	case errors.As(err, &sf) && synerise.IsTimeout(err):
+		return templates.ErrorView{Status: http.StatusGatewayTimeout, Title: "Synerise did not answer in time",
+			Message: "Synerise did not answer in time. Try again in a moment; if this was a change, its outcome is unknown — check before retrying."}, true
+	case errors.As(err, &sf):
+		return templates.ErrorView{Status: http.StatusBadGateway, Title: "Could not reach Synerise",
+			Message: "The connection to Synerise failed before an answer came back. Try again in a moment; if this was a change, its outcome is unknown — check before retrying."}, true
+	}
+	return templates.ErrorView{}, false
+}
+
+// apiErrorWords is Synerise's own message with its field errors.
+func apiErrorWords(e *synerise.APIError) string {
+	msg := strings.TrimSpace(e.Message)
+	if msg == "" {
+		msg = strings.TrimSpace(e.Code)
+	}
+	if msg == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	for _, fe := range e.FieldErrors {
+		msg += " " + fe.Field + ": " + fe.Message + "."
+	}
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }

@@ -68,15 +68,15 @@ type sandboxOutbox interface {
 
 // Deps are the parts the web layer is built from.
 type Deps struct {
-	Operators      operatorStore
-	Sessions       *session.Store
-	Audit          auditLog
-	Pool           *pgxpool.Pool
-	Profiles       profileAPI
-	Accounts       accountAPI
-	Settings       settingsAPI
+	Operators operatorStore
+	Sessions  *session.Store
+	Audit     auditLog
+	Pool      *pgxpool.Pool
+	Profiles  profileAPI
+	Accounts  accountAPI
+	Settings  settingsAPI
 	// Outbox is set in sandbox mode only.
-	Outbox sandboxOutbox
+	Outbox         sandboxOutbox
 	Logger         *slog.Logger
 	Sandbox        bool
 	SecureCookies  bool

@@ -1,0 +1,182 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/settings"
+	"github.com/raas-console/console/web/templates"
+)
+
+// settingsHistoryReader is what the settings history reads from the audit log; *audit.Store
+// is one.
+type settingsHistoryReader interface {
+	Search(ctx context.Context, f audit.Filter, cur audit.Cursor, limit int) (audit.Results, error)
+	Get(ctx context.Context, seq int64) (audit.Event, error)
+}
+
+// settingsHistoryEvents is how many settings.update rows (intents and outcomes) the
+// history reads: about the last hundred changes.
+const settingsHistoryEvents = 200
+
+func (h *Handler) settingsHistory() (settingsHistoryReader, error) {
+	r, ok := h.Audit.(settingsHistoryReader)
+	if !ok {
+		return nil, fmt.Errorf("handlers: the audit log (%T) cannot be read", h.Audit)
+	}
+	return r, nil
+}
+
+// handleSettingsHistory lists the settings changes made through the console: each outcome
+// row joined with its intent, and intents still without an outcome.
+func (h *Handler) handleSettingsHistory(c echo.Context) error {
+	ctx := c.Request().Context()
+	reader, err := h.settingsHistory()
+	if err != nil {
+		return err
+	}
+	view := h.event(c, audit.ActionSettingsView, settingsTarget)
+	view.Outcome, view.Detail = audit.OutcomeSucceeded, audit.DetailJSON(map[string]string{"page": "history"})
+	if _, err := h.Audit.Append(ctx, view); err != nil {
+		return errAuditUnavailable
+	}
+	res, err := reader.Search(ctx, audit.Filter{Action: string(audit.ActionSettingsUpdate)}, audit.Cursor{}, settingsHistoryEvents)
+	if err != nil {
+		return err
+	}
+	bySeq := map[int64]audit.Event{}
+	closed := map[int64]bool{}
+	for _, e := range res.Events {
+		bySeq[e.Seq] = e
+		if e.IntentSeq != 0 {
+			closed[e.IntentSeq] = true
+		}
+	}
+	var v templates.SettingsHistory
+	for _, e := range res.Events {
+		switch {
+		case e.IntentSeq != 0:
+			intent, ok := bySeq[e.IntentSeq]
+			if !ok {
+				if intent, err = reader.Get(ctx, e.IntentSeq); err != nil {
+					return err
+				}
+			}
+			v.Rows = append(v.Rows, historyRow(intent, &e))
+		case !closed[e.Seq]:
+			v.Rows = append(v.Rows, historyRow(e, nil))
+		}
+	}
+	return render(c, http.StatusOK, templates.SettingsHistoryPage(h.page(c, "Settings history"), v))
+}
+
+func historyRow(intent audit.Event, outcome *audit.Event) templates.SettingsHistoryRow {
+	d := decodeSettingsDetail(intent.Detail)
+	row := templates.SettingsHistoryRow{
+		Seq: strconv.FormatInt(intent.Seq, 10), When: intent.Time.UTC().Format("2006-01-02 15:04:05 UTC"),
+		Who: intent.Actor.Email, Reason: intent.Reason, Outcome: "in progress or interrupted", OutcomeClass: "badge-neutral",
+		Changes: changeViews(d.Changes),
+	}
+	if outcome == nil {
+		row.Notes = append(row.Notes, "No outcome has been recorded for this change yet.")
+		return row
+	}
+	row.Seq = strconv.FormatInt(outcome.Seq, 10)
+	row.Outcome = string(outcome.Outcome)
+	od := decodeSettingsDetail(outcome.Detail)
+	switch outcome.Outcome {
+	case audit.OutcomeSucceeded:
+		row.OutcomeClass = "badge-ok"
+		if len(d.Changes) > 0 {
+			row.RestoreURL = "/settings/history/" + row.Seq + "/restore"
+		}
+		if len(od.ReadBackDifferences) > 0 {
+			row.Notes = append(row.Notes, "Read back, Synerise held other values than were sent: "+changeSentences(od.ReadBackDifferences))
+		} else if od.ReadBack != "" && od.ReadBack != "matches what was sent" {
+			row.Notes = append(row.Notes, "Read back: "+od.ReadBack+".")
+		}
+	case audit.OutcomeFailed:
+		row.OutcomeClass = "badge-bad"
+		row.Notes = append(row.Notes, "Nothing was changed. Synerise: "+outcome.UpstreamError)
+	default:
+		row.OutcomeClass = "badge-warn"
+		row.Notes = append(row.Notes, "Whether the change was made is not known. "+outcome.UpstreamError)
+		if od.AfterFailure != "" {
+			row.Notes = append(row.Notes, "Settings read right after: "+od.AfterFailure+".")
+		}
+	}
+	return row
+}
+
+func decodeSettingsDetail(raw json.RawMessage) settingsDetail {
+	var d settingsDetail
+	_ = json.Unmarshal(raw, &d) // an unreadable detail shows as a change without details
+	return d
+}
+
+// handleSettingsRestore starts a new change that puts back the values a past change
+// replaced, for its keys only: the same preview and confirmation as an edit.
+func (h *Handler) handleSettingsRestore(c echo.Context) error {
+	ctx := c.Request().Context()
+	seq, err := strconv.ParseInt(c.Param("seq"), 10, 64)
+	if err != nil || seq <= 0 {
+		return errNotFound
+	}
+	reader, err := h.settingsHistory()
+	if err != nil {
+		return err
+	}
+	outcome, err := reader.Get(ctx, seq)
+	if errors.Is(err, audit.ErrNotFound) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if outcome.Action != audit.ActionSettingsUpdate || outcome.IntentSeq == 0 {
+		return errNotFound
+	}
+	if outcome.Outcome != audit.OutcomeSucceeded {
+		return userError(http.StatusUnprocessableEntity, "Nothing to restore",
+			"This change was not made (or whether it was is not known), so there are no earlier values to restore.")
+	}
+	intent, err := reader.Get(ctx, outcome.IntentSeq)
+	if err != nil {
+		return err
+	}
+	var wanted []settings.Change
+	var skipped []string
+	for _, ch := range decodeSettingsDetail(intent.Detail).Changes {
+		f, ok := ch.Field()
+		switch {
+		case !ok:
+			continue
+		case ch.Old == nil:
+			skipped = append(skipped, f.Label+" was not set before that change; the console cannot unset it, so it is left as it is.")
+		case f.Check(ch.Old) != "":
+			skipped = append(skipped, f.Label+" was "+f.Words(ch.Old)+" before that change, which the console cannot set; it is left as it is.")
+		default:
+			wanted = append(wanted, settings.Change{Key: ch.Key, New: ch.Old})
+		}
+	}
+	fresh, err := h.Settings.Get(ctx)
+	if err != nil {
+		return h.settingsUpstreamError(c, err)
+	}
+	changes := settings.Rebase(fresh, wanted)
+	label := "change #" + strconv.FormatInt(seq, 10)
+	if len(changes) == 0 {
+		return h.redirectWithFlash(c, "/settings/history", "info",
+			"No changes: the settings already hold the values from before "+label+". Nothing was written.")
+	}
+	v := settingsPreviewView(settings.LoadedFrom(fresh), changes)
+	v.RestoringFrom, v.Skipped = label+" ("+intent.Actor.Email+", "+intent.Time.UTC().Format("2006-01-02 15:04 UTC")+")", skipped
+	return render(c, http.StatusOK, templates.SettingsPreviewPage(h.page(c, "Check your changes"), v))
+}
