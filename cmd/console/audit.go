@@ -19,10 +19,23 @@ import (
 // into the audit log, which a production log must never contain.
 const notProductionFlag = "i-know-this-is-not-production"
 
+const auditUsage = `Usage:
+  console audit verify [--checkpoint FILE]   verify the hash chain; exit 1 and print seq=N when broken
+  console audit checkpoint --out FILE        sign the chain head now and write the checkpoint to FILE
+  console audit seed --events N --i-know-this-is-not-production
+                                             append N synthetic events (benchmarks only)
+
+Each takes --help.
+`
+
 // runAudit runs `console audit <sub>`.
 func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return exitError{code: 2, msg: "console audit: want a subcommand: verify, checkpoint or seed"}
+	}
+	if args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+		fmt.Fprint(stdout, auditUsage)
+		return nil
 	}
 	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("console audit "+sub, flag.ContinueOnError)

@@ -37,6 +37,10 @@ Usage:
   console operator list              list operators
   console audit verify [--checkpoint FILE]
                                      verify the audit log's hash chain (exit 1 when broken)
+  console audit checkpoint --out FILE
+                                     sign the chain head now (needs CONSOLE_AUDIT_SIGNING_KEY or a local key)
+  console audit seed --events N --i-know-this-is-not-production
+                                     append synthetic events, for benchmarks on a scratch database
   console simulator [flags]          run the built-in Synerise simulator standalone
 
 Each command takes --help. Configuration comes from the environment:

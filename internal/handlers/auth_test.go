@@ -196,6 +196,13 @@ func TestDisableAndRoleChangeEndSessions(t *testing.T) {
 	if res := admin.post("/operators/"+itoa(op2.ID)+"/disabled", url.Values{"disabled": {"true"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("disable: %d", res.StatusCode)
 	}
+	page := body(admin.get("/operators"))
+	if !strings.Contains(page, op2.Email+": Operator disabled; their open sessions have ended.") {
+		t.Fatalf("the next page does not carry the flash message:\n%s", page)
+	}
+	if again := body(admin.get("/operators")); strings.Contains(again, "Operator disabled;") {
+		t.Fatal("the flash message was shown twice")
+	}
 	if res := victim2.get("/"); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("session survived disabling: %d", res.StatusCode)
 	}

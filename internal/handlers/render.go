@@ -30,7 +30,7 @@ func (h *Handler) page(c echo.Context, title string) templates.Page {
 	}
 	p.Operator = &templates.Operator{Name: op.Name, Email: op.Email, Role: string(op.Role)}
 	path := c.Request().URL.Path
-	for _, n := range navItems {
+	for _, n := range h.navItems() {
 		if r, ok := h.routeFor(http.MethodGet, n.path); ok && r.Allows(op.Role) {
 			p.Nav = append(p.Nav, templates.NavItem{Label: n.label, Href: n.path,
 				Current: path == n.path || strings.HasPrefix(path, n.path+"/")})
@@ -55,7 +55,7 @@ func (h *Handler) flash(c echo.Context, kind, text string) {
 	if err != nil || sess.IsNew {
 		return
 	}
-	sess.AddFlash(kind + "\x00" + text)
+	sess.AddFlash(kind + "|" + text)
 	if err := h.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
 		h.Logger.Error("save flash", "err", err, "request_id", requestID(c))
 	}
@@ -76,7 +76,7 @@ func (h *Handler) takeFlashes(c echo.Context) []templates.Flash {
 	out := make([]templates.Flash, 0, len(raw))
 	for _, f := range raw {
 		s, _ := f.(string)
-		kind, text, ok := strings.Cut(s, "\x00")
+		kind, text, ok := strings.Cut(s, "|")
 		if !ok {
 			kind, text = "info", s
 		}

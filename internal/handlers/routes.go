@@ -55,12 +55,21 @@ func (h *Handler) Routes() []Route {
 	return routes
 }
 
-// navItems are the main navigation entries; each shows only to roles its route allows.
-var navItems = []struct{ label, path string }{
-	{"Customers", "/customers"},
-	{"Settings", "/settings"},
-	{"Audit log", "/audit"},
-	{"Operators", "/operators"},
+// navItem is one main navigation entry; it shows only to roles its route allows.
+type navItem struct{ label, path string }
+
+// navItems are the main navigation entries, the sandbox outbox only in sandbox mode.
+func (h *Handler) navItems() []navItem {
+	items := []navItem{
+		{"Customers", "/customers"},
+		{"Settings", "/settings"},
+		{"Audit log", "/audit"},
+		{"Operators", "/operators"},
+	}
+	if h.Outbox != nil {
+		items = append(items, navItem{"Sandbox outbox", "/sandbox/outbox"})
+	}
+	return items
 }
 
 // Echo builds the server: middleware in order, then every route of the table.

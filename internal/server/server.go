@@ -140,7 +140,12 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	meter.RegisterGauges(metrics.Gauges{
 		BreakerState: api.BreakerState, PendingIntents: auditLog.PendingIntents, ActiveSessions: sessions.Active,
 	})
+	signer, err := loadSigner(cfg, logger)
+	if err != nil {
+		return err
+	}
 	deps := handlers.Deps{
+		Signer:  signer,
 		Metrics: meter, BreakerState: api.BreakerState,
 		Operators: ops, Sessions: sessions, Audit: auditLog, Pool: pool, Logger: logger,
 		Profiles: api.Profiles, Accounts: api.Accounts, Settings: api.Settings,
@@ -175,6 +180,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	go runJobs(jobs, logger, auditLog, sessions)
+	if signer != nil {
+		go runCheckpoints(jobs, logger, auditLog, signer)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -202,6 +210,40 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	// to a crash or another replica and is closed by the periodic job, never here.
 	logger.Info("stopped")
 	return nil
+}
+
+// loadSigner returns the audit checkpoint signer: the key file CONSOLE_AUDIT_SIGNING_KEY
+// names, or one kept under the data directory when the console runs its own database.
+// Without either, checkpoints are off (nil) and the console still runs.
+func loadSigner(cfg config.Config, logger *slog.Logger) (*audit.Signer, error) {
+	switch {
+	case cfg.AuditSigningKey != "":
+		return audit.LoadSigner(cfg.AuditSigningKey)
+	case cfg.LocalDatabase():
+		return audit.LoadOrGenerateSigner(filepath.Join(cfg.DataDir, audit.LocalKeyFile))
+	default:
+		logger.Warn("audit checkpoints are off: set CONSOLE_AUDIT_SIGNING_KEY to an Ed25519 key file to sign them")
+		return nil, nil
+	}
+}
+
+// runCheckpoints signs the audit chain head at start and then every checkpointEvery
+// when it has moved; every replica may run it, a head already signed is skipped.
+func runCheckpoints(ctx context.Context, logger *slog.Logger, auditLog *metrics.AuditLog, signer *audit.Signer) {
+	tick := time.NewTicker(checkpointEvery)
+	defer tick.Stop()
+	for {
+		if cp, made, err := auditLog.CheckpointIfMoved(ctx, signer); err != nil && ctx.Err() == nil {
+			logger.Error("audit checkpoint", "err", err)
+		} else if made {
+			logger.Info("audit checkpoint signed", "seq", cp.Seq)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // runJobs closes intents left without an outcome and deletes ended sessions, until ctx ends.
@@ -267,6 +309,9 @@ func firstAdmin(ctx context.Context, ops *operators.Store, auditLog *metrics.Aud
 // staleIntentAge is how long an intent may wait for its outcome before it is closed as
 // unknown: far longer than any Synerise call with its retries can take.
 const staleIntentAge = 5 * time.Minute
+
+// checkpointEvery is how often the console signs the audit chain head when it has moved.
+const checkpointEvery = 15 * time.Minute
 
 // serveMetrics serves /metrics alone on its own listener, for a scraper on a private network.
 func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (func(), error) {
