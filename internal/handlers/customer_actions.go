@@ -5,13 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"github.com/raas-console/console/internal/audit"
@@ -36,16 +37,10 @@ const registrationPIN = "REQUIRE_PIN_CONFIRMATION"
 var errAlreadySubmitted = userError(http.StatusConflict, "Already sent",
 	"This form was already submitted, and the action was sent once. Nothing was sent again. Check the customer's console history before starting over.")
 
-// submittedForms remembers which one-time form tokens were used. It lives beside the
-// Handler rather than in it because the tokens are random (128 bits) and keyed by
-// operator, so handlers sharing it cannot collide.
-var submittedForms = &formNonces{used: map[string]time.Time{}}
-
 // formNonces makes a double submit harmless: each form carries a random token, and a
-// token can be claimed once.
+// token can be claimed once, across every replica (the claims live in PostgreSQL).
 type formNonces struct {
-	mu   sync.Mutex
-	used map[string]time.Time
+	pool *pgxpool.Pool
 }
 
 // nonceLifetime is how long a claimed token is remembered: longer than a session lives.
@@ -60,28 +55,28 @@ func newFormNonce() string {
 }
 
 // claim reports whether key was not claimed before, and claims it.
-func (n *formNonces) claim(key string, now time.Time) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if _, ok := n.used[key]; ok {
-		return false
+func (n formNonces) claim(ctx context.Context, key string, now time.Time) (bool, error) {
+	tag, err := n.pool.Exec(ctx,
+		`INSERT INTO form_submissions (key, claimed_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, key, now)
+	if err != nil {
+		return false, fmt.Errorf("claim form token: %w", err)
 	}
-	if len(n.used) > 1000 {
-		for k, at := range n.used {
-			if now.Sub(at) > nonceLifetime {
-				delete(n.used, k)
-			}
-		}
-	}
-	n.used[key] = now
-	return true
+	return tag.RowsAffected() == 1, nil
 }
 
 // release forgets a claim when nothing was sent, so the same form may be sent again.
-func (n *formNonces) release(key string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	delete(n.used, key)
+func (n formNonces) release(ctx context.Context, key string) {
+	_, _ = n.pool.Exec(context.WithoutCancel(ctx), `DELETE FROM form_submissions WHERE key = $1`, key)
+}
+
+// PruneForms forgets form tokens claimed longer ago than any session lives; the
+// periodic job of every replica may run it.
+func (h *Handler) PruneForms(ctx context.Context) (int64, error) {
+	tag, err := h.Pool.Exec(ctx, `DELETE FROM form_submissions WHERE claimed_at < $1`, h.Now().Add(-nonceLifetime))
+	if err != nil {
+		return 0, fmt.Errorf("prune form tokens: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // claimForm claims the form's token for the operator. A missing or malformed token is
@@ -92,7 +87,11 @@ func (h *Handler) claimForm(c echo.Context, nonce string) (string, error) {
 			"This form is missing its one-time token. Reload the page and try again; nothing was sent.")
 	}
 	key := idString(currentOperator(c).ID) + ":" + nonce
-	if !submittedForms.claim(key, h.Now()) {
+	ok, err := h.forms.claim(c.Request().Context(), key, h.Now())
+	if err != nil {
+		return "", err
+	}
+	if !ok {
 		return "", errAlreadySubmitted
 	}
 	return key, nil
@@ -258,7 +257,7 @@ func (h *Handler) handlePasswordReset(c echo.Context) error {
 		return h.Accounts.RequestPasswordReset(ctx, p.Email)
 	})
 	if errors.Is(err, errAuditUnavailable) || synerise.IsCircuitOpen(err) {
-		submittedForms.release(key)
+		h.forms.release(c.Request().Context(), key)
 	}
 	if errors.Is(err, errAuditUnavailable) {
 		return err
@@ -375,7 +374,7 @@ func (h *Handler) handleActivationResend(c echo.Context) error {
 	intent.Detail = audit.DetailJSON(detail)
 	outcome, err := h.auditedCall(c, intent, call)
 	if errors.Is(err, errAuditUnavailable) || synerise.IsCircuitOpen(err) {
-		submittedForms.release(key)
+		h.forms.release(c.Request().Context(), key)
 	}
 	if errors.Is(err, errAuditUnavailable) {
 		return err

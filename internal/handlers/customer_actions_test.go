@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -96,6 +97,20 @@ func TestPasswordResetConfirmSendAndAudit(t *testing.T) {
 	}
 	if strings.Contains(e.logs.String(), msg.Secret) {
 		t.Fatal("the reset token is in the log")
+	}
+
+	// The claim lives in PostgreSQL, so every replica sees it, and it is forgotten once
+	// no session can still hold the form.
+	var claims int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM form_submissions`).Scan(&claims); err != nil || claims != 1 {
+		t.Fatalf("form claims in the database = %d (%v), want 1", claims, err)
+	}
+	if n, err := e.handler.PruneForms(context.Background()); err != nil || n != 0 {
+		t.Fatalf("pruned a fresh claim: %d %v", n, err)
+	}
+	e.clock.Add(14 * time.Hour)
+	if n, err := e.handler.PruneForms(context.Background()); err != nil || n != 1 {
+		t.Fatalf("pruned %d old claims (%v), want 1", n, err)
 	}
 }
 

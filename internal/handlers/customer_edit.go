@@ -515,7 +515,7 @@ func (h *Handler) handleCustomerUpdate(c echo.Context) error {
 		return h.Profiles.Update(ctx, p.ClientID, u)
 	})
 	if errors.Is(err, errAuditUnavailable) || synerise.IsCircuitOpen(err) {
-		submittedForms.release(key)
+		h.forms.release(c.Request().Context(), key)
 	}
 	if err != nil {
 		if outcome == audit.OutcomeUnknown {

@@ -100,6 +100,7 @@ type Handler struct {
 	passwords *password.Policy
 	limiter   *ipLimiter
 	dummyHash string
+	forms     formNonces
 }
 
 // New builds the web layer.
@@ -121,5 +122,6 @@ func New(d Deps) *Handler {
 		passwords: password.NewPolicy(),
 		limiter:   newIPLimiter(d.SignInRate, d.Now),
 		dummyHash: dummy,
+		forms:     formNonces{pool: d.Pool},
 	}
 }

@@ -179,7 +179,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
-	go runJobs(jobs, logger, auditLog, sessions)
+	go runJobs(jobs, logger, auditLog, sessions, h.PruneForms)
 	if signer != nil {
 		go runCheckpoints(jobs, logger, auditLog, signer)
 	}
@@ -246,8 +246,9 @@ func runCheckpoints(ctx context.Context, logger *slog.Logger, auditLog *metrics.
 	}
 }
 
-// runJobs closes intents left without an outcome and deletes ended sessions, until ctx ends.
-func runJobs(ctx context.Context, logger *slog.Logger, auditLog *metrics.AuditLog, sessions *session.Store) {
+// runJobs closes intents left without an outcome, deletes ended sessions and forgets old
+// form tokens, until ctx ends.
+func runJobs(ctx context.Context, logger *slog.Logger, auditLog *metrics.AuditLog, sessions *session.Store, pruneForms func(context.Context) (int64, error)) {
 	if n, err := auditLog.CloseStaleIntents(ctx, staleIntentAge); err != nil {
 		logger.Error("close stale intents", "err", err)
 	} else if n > 0 {
@@ -268,6 +269,9 @@ func runJobs(ctx context.Context, logger *slog.Logger, auditLog *metrics.AuditLo
 		}
 		if _, err := sessions.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
 			logger.Error("delete expired sessions", "err", err)
+		}
+		if _, err := pruneForms(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("prune form tokens", "err", err)
 		}
 	}
 }
