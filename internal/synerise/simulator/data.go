@@ -299,7 +299,7 @@ func jsonString(s string) json.RawMessage {
 	if b, ok := constJSON[s]; ok {
 		return b
 	}
-	b, _ := json.Marshal(s)
+	b, _ := marshal(s)
 	return b
 }
 
@@ -310,7 +310,7 @@ var constJSON = map[string]json.RawMessage{}
 func init() {
 	for _, list := range [][]string{loyaltyTiers, stores, languages, {"web", "mobile-app", "pos"}} {
 		for _, v := range list {
-			b, _ := json.Marshal(v)
+			b, _ := marshal(v)
 			constJSON[v] = b
 		}
 	}

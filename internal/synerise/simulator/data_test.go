@@ -121,6 +121,16 @@ func TestMarkupCustomersPresent(t *testing.T) {
 			t.Fatalf("no customer holds %q", w)
 		}
 	}
+	// On the wire the markup is plain JSON text, as Synerise sends it: `<`, `>` and `&`
+	// are not escaped to \u003c the way encoding/json does by default.
+	var wire []byte
+	for _, e := range s.Examples() {
+		raw, _ := s.Profile(e.ClientID)
+		wire = append(wire, raw...)
+	}
+	if !bytes.Contains(wire, []byte(`<script>alert(1)</script>`)) || bytes.Contains(wire, []byte(`\u003c`)) {
+		t.Fatal("the simulator escapes markup in profile JSON")
+	}
 }
 
 func TestExamplesStable(t *testing.T) {

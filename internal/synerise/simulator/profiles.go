@@ -112,7 +112,7 @@ func (c *customer) json() []byte {
 		for k, v := range c.p.Attributes {
 			p.Attributes[k] = v
 		}
-		p.Attributes[AttrLastPINDevice], _ = json.Marshal(c.pinDevice)
+		p.Attributes[AttrLastPINDevice], _ = marshal(c.pinDevice)
 	}
 	if p.Attributes == nil {
 		p.Attributes = map[string]json.RawMessage{}
@@ -120,7 +120,7 @@ func (c *customer) json() []byte {
 	if p.Tags == nil {
 		p.Tags = []string{}
 	}
-	b, _ := json.Marshal(p)
+	b, _ := marshal(p)
 	c.cache.Store(&b)
 	return b
 }
