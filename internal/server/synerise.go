@@ -47,7 +47,7 @@ func connectSynerise(cfg config.Config, sim *simulator.Simulator, observer syner
 }
 
 func printSandbox(w io.Writer, url string, sim *simulator.Simulator) {
-	fmt.Fprintf(w, "Sandbox: the built-in Synerise simulator serves %s\n  workspace API key: %s\n  customers to look up:\n", url, simulator.DefaultAPIKey)
+	fmt.Fprintf(w, "Sandbox: the built-in Synerise simulator serves %s\n  customers to look up:\n", url)
 	for _, ex := range sim.Examples() {
 		id := ex.Email
 		if id == "" {
