@@ -4,7 +4,7 @@ BIN      := bin/console
 PKGS     := ./...
 export GOFLAGS := -mod=mod
 
-.PHONY: run test build generate lint bench fuzz driver clean
+.PHONY: run test build generate lint bench loadgen fuzz driver clean
 
 ## run: serve the console on the embedded defaults (private PostgreSQL under .data/, built-in simulator)
 run: build
@@ -34,9 +34,18 @@ lint:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'); exit 1; }
 
-## bench: Go benchmarks of the hot paths
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+## bench: Go benchmarks of the hot paths (customer page render and view, audit append,
+## Synerise client round trip, settings diff, audit search/export ...); BENCH selects
+## them by name, BENCHTIME sets -benchtime. See docs/BENCHMARKS.md.
+BENCH     ?= .
+BENCHTIME ?= 1s
+bench: generate
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -count=1 -timeout 30m $(PKGS)
+
+## loadgen: the console under load, as its own process, against the simulator (fixed
+## arrival rate; see docs/BENCHMARKS.md); LOADGEN_FLAGS passes flags, e.g. -duration 30s
+loadgen: build
+	$(GO) run ./cmd/loadgen -console $(BIN) $(LOADGEN_FLAGS)
 
 clean:
 	rm -rf bin artifacts

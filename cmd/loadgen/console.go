@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/raas-console/console/internal/localdb"
+	"github.com/raas-console/console/internal/synerise/simulator"
+)
+
+// database is where the console under test keeps its data: a fresh database created for
+// the run, on the server DATABASE_URL names or on a private throwaway cluster.
+type database struct {
+	url     string // the run's database
+	cleanup func()
+}
+
+// openDatabase creates a fresh database for the run. With adminURL empty it starts a
+// private cluster under tmp (fsync on unless throwaway), as `make run` would.
+func openDatabase(ctx context.Context, adminURL, tmp string, throwaway bool, keep bool) (*database, error) {
+	stop := func() {}
+	urlFor := func(db string) string { return "" }
+	if adminURL == "" {
+		cluster, err := localdb.Start(ctx, localdb.Options{Dir: filepath.Join(tmp, "postgres"), Throwaway: throwaway, Database: "postgres"})
+		if err != nil {
+			return nil, err
+		}
+		stop = func() { _ = cluster.Stop() }
+		adminURL, urlFor = cluster.URL(), cluster.URLFor
+	} else {
+		cfg, err := pgx.ParseConfig(adminURL)
+		if err != nil {
+			return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		}
+		urlFor = func(db string) string {
+			c := cfg.Copy()
+			c.Database = db
+			u := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", c.User, c.Host, c.Port, db)
+			if c.Password != "" {
+				u = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", c.User, c.Password, c.Host, c.Port, db)
+			}
+			return u
+		}
+	}
+	name := "loadgen_" + randomHex(4)
+	if err := execAdmin(ctx, adminURL, "CREATE DATABASE "+name); err != nil {
+		stop()
+		return nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	return &database{url: urlFor(name), cleanup: func() {
+		if !keep {
+			_ = execAdmin(context.Background(), adminURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		}
+		stop()
+	}}, nil
+}
+
+func execAdmin(ctx context.Context, url, sql string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// consoleProc is the console under test running as its own process.
+type consoleProc struct {
+	cmd  *exec.Cmd
+	url  string
+	log  *os.File
+	done chan error
+}
+
+// startConsole runs `console serve` against db and the simulator at simURL and waits
+// until /readyz answers 200; it returns how long that took.
+func startConsole(ctx context.Context, bin, dbURL, simURL, dataDir, logLevel, logPath string) (*consoleProc, time.Duration, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, 0, err
+	}
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, 0, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"CONSOLE_ADDR="+addr,
+		"DATABASE_URL="+dbURL,
+		"CONSOLE_DATA_DIR="+dataDir,
+		"CONSOLE_SESSION_SECRET="+randomHex(32),
+		"CONSOLE_SECURE_COOKIES=false",
+		// Each simulated operator signs in from its own X-Forwarded-For address, so the
+		// per-IP sign-in limit applies per operator as it would in an office.
+		"CONSOLE_TRUSTED_PROXIES=127.0.0.1",
+		"SYNERISE_API_URL="+simURL,
+		"SYNERISE_API_KEY="+simulator.DefaultAPIKey,
+		"CONSOLE_LOG_LEVEL="+logLevel,
+	)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, 0, fmt.Errorf("start %s: %w", bin, err)
+	}
+	p := &consoleProc{cmd: cmd, url: "http://" + addr, log: logf, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	for {
+		select {
+		case err := <-p.done:
+			logf.Close()
+			return nil, 0, fmt.Errorf("console exited before it was ready (%v); see %s", err, logPath)
+		case <-ctx.Done():
+			p.stop()
+			return nil, 0, ctx.Err()
+		default:
+		}
+		res, err := http.Get(p.url + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return p, time.Since(start), nil
+			}
+		}
+		if time.Since(start) > time.Minute {
+			p.stop()
+			return nil, 0, errors.New("console not ready after a minute; see " + logPath)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// stop ends the console gracefully (SIGTERM) and waits for it.
+func (p *consoleProc) stop() {
+	if p == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	p.log.Close()
+}
+
+// procMemory reads a process's resident memory from /proc/<pid>/status: the current
+// (VmRSS) and the peak (VmHWM), in MB.
+func procMemory(pid int) (rss, hwm float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		for key, dst := range map[string]*float64{"VmRSS:": &rss, "VmHWM:": &hwm} {
+			if rest, ok := strings.CutPrefix(line, key); ok {
+				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+				*dst = float64(kb) / 1024
+			}
+		}
+	}
+	return rss, hwm
+}
+
+// resetPeak resets a process's VmHWM to its current RSS, so each phase reports its own
+// peak (Linux: writing 5 to clear_refs). It reports whether that worked.
+func resetPeak(pid int) bool {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
