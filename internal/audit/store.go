@@ -30,6 +30,7 @@ const eventColumns = `seq, occurred_at, actor_id, actor_email, actor_role, actio
 type Store struct {
 	pool  *pgxpool.Pool
 	clock func() time.Time
+	group group // concurrent appends share transactions (group.go)
 }
 
 // Option configures a Store.
@@ -183,7 +184,8 @@ func (s *Store) CloseStaleIntents(ctx context.Context, olderThan time.Duration) 
 	}
 }
 
-// write validates events and appends them in one transaction under the append lock.
+// write validates events and appends them under the append lock, in a transaction
+// shared with the appends of other goroutines made at the same moment (group.go).
 func (s *Store) write(ctx context.Context, events []Event) ([]Event, error) {
 	for i := range events {
 		e, err := prepare(events[i])
@@ -192,6 +194,14 @@ func (s *Store) write(ctx context.Context, events []Event) ([]Event, error) {
 		}
 		events[i] = e
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.commit(ctx, &groupWrite{events: events})
+}
+
+// writeTx appends prepared events in one transaction under the append lock.
+func (s *Store) writeTx(ctx context.Context, events []Event) ([]Event, error) {
 	var stored []Event
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
