@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -28,19 +29,91 @@ func DetailJSON(v any) json.RawMessage {
 
 // secretKey reports whether a JSON object key names something that must never be stored:
 // passwords, tokens, PINs, API keys, secrets, authorization headers, sessions and cookies.
-// Matching ignores case, "_" and "-".
+//
+// The key is split into lower-cased words ("X-Api-Key", "apiKey", "api_key" → api key) and
+// is secret when it ends with a secret's name ("newPassword", "access_token", "clientSecret",
+// "pin_code"), possibly followed by a qualifier ("passwordHash", "tokenValue"). A key that
+// only starts with such a word names something else: RaaS settings such as
+// tokenLifetimeInSeconds, passwordResetMailSubject or pinConfirmationLength are not secrets
+// and their values stay readable in Before and After.
 func secretKey(key string) bool {
-	k := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(key))
-	switch k {
-	case "pin", "pincode", "newpin", "oldpin", "pass", "pwd", "otp":
-		return true
+	words := keyWords(key)
+	for len(words) > 1 && secretQualifiers[words[len(words)-1]] {
+		words = words[:len(words)-1]
 	}
-	for _, word := range []string{"password", "passwd", "token", "secret", "apikey", "authorization", "session", "cookie", "credential"} {
-		if strings.Contains(k, word) {
+	if len(words) == 0 {
+		return false
+	}
+	for n := 1; n <= len(words); n++ {
+		if secretNames[strings.Join(words[len(words)-n:], "")] {
+			return true
+		}
+	}
+	// One lower-case word run together: "newpassword", "accesstoken".
+	last := words[len(words)-1]
+	for _, name := range secretSuffixes {
+		if strings.HasSuffix(last, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// secretNames are the names of secrets, as the lower-cased words of a key run together.
+var secretNames = map[string]bool{
+	"password": true, "passwd": true, "pw": true, "passphrase": true, "passcode": true, "pass": true, "pwd": true,
+	"passwordconfirmation": true, "onetimepassword": true,
+	"token": true, "tokens": true, "jwt": true, "bearer": true, "csrf": true, "xsrf": true,
+	"secret": true, "secrets": true, "privatekey": true, "signingkey": true, "secretkey": true, "secretaccesskey": true,
+	"apikey": true, "apikeys": true, "authorization": true, "proxyauthorization": true,
+	"cookie": true, "cookies": true, "setcookie": true,
+	"credential": true, "credentials": true,
+	"session": true, "sessionid": true, "sessionkey": true, "sid": true,
+	"pin": true, "pins": true, "pincode": true, "newpin": true, "oldpin": true, "otp": true, "totp": true,
+}
+
+// secretSuffixes end a one-word key that is a secret's name run into another word. Short
+// names (pin, pass, otp) are left out: "mapping" and "bypass" are not secrets.
+var secretSuffixes = []string{
+	"password", "passwd", "passphrase", "passcode", "token", "tokens", "secret", "secrets",
+	"apikey", "authorization", "cookie", "cookies", "credential", "credentials", "sessionid", "pincode", "privatekey",
+}
+
+// secretQualifiers may follow a secret's name and still name the secret or its proxy.
+var secretQualifiers = map[string]bool{
+	"value": true, "hash": true, "hashed": true, "confirmation": true, "confirm": true, "repeat": true,
+	"again": true, "new": true, "old": true, "plain": true, "plaintext": true, "raw": true, "header": true,
+}
+
+// keyWords splits a JSON key into lower-cased words at non-alphanumerics and at case
+// changes: "X-Api-Key" and "XAPIKey" → [x api key], "tokenLifetimeInSeconds" →
+// [token lifetime in seconds].
+func keyWords(key string) []string {
+	var words []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	rs := []rune(key)
+	for i, r := range rs {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			flush()
+			continue
+		}
+		if unicode.IsUpper(r) && len(cur) > 0 {
+			prev := cur[len(cur)-1]
+			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
+				flush()
+			}
+		}
+		cur = append(cur, r)
+	}
+	flush()
+	return words
 }
 
 // redact returns raw with the value of every secret-looking key, at any depth, replaced by
