@@ -141,6 +141,7 @@ type env struct {
 	withEmail  []customer
 	resettable []customer
 	pool       *pgxpool.Pool
+	dbName     string
 	out        io.Writer
 }
 
@@ -223,6 +224,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	defer pool.Close()
 	e.pool = pool
+	e.dbName = pool.Config().ConnConfig.Database
 
 	// Operators, created in the database and signed in through the form.
 	store := operators.NewStore(pool)
@@ -281,6 +283,10 @@ type phaseResult struct {
 	auditRows   int64 // customer.view rows written during the phase
 	viewsOK     int   // successful customer views through the console
 	peakIsPhase bool  // peakRSS is this phase's own (clear_refs worked)
+	// CPU used during the phase: the console process, the PostgreSQL backends of its
+	// database, and this process (load generation and, unless external, the simulator).
+	consoleCPU, pgCPU, selfCPU time.Duration
+	requests                   int
 }
 
 func (e *env) viewRows(ctx context.Context) int64 {
@@ -317,11 +323,16 @@ func (e *env) runPhase(ctx context.Context, phase string) (phaseResult, error) {
 	}
 	r.peakIsPhase = e.pid > 0 && resetPeak(e.pid)
 	before := e.viewRows(ctx)
+	c0, p0, s0 := cpuTime(e.pid), backendsCPU(e.dbName), cpuTime(os.Getpid())
 	r.elapsed, r.dropped = runAtRate(ctx, r.rate, e.cfg.duration, e.cfg.maxInFlight, fire)
+	r.consoleCPU, r.pgCPU, r.selfCPU = cpuTime(e.pid)-c0, backendsCPU(e.dbName)-p0, cpuTime(os.Getpid())-s0
 	r.auditRows = e.viewRows(ctx) - before
 	for _, s := range r.rec.summaries(r.elapsed) {
 		if s.Action == "view" || s.Action == "view via console" {
 			r.viewsOK += s.OK
+		}
+		if s.Action != "view direct to simulator" {
+			r.requests += s.OK + s.Errors
 		}
 	}
 	if e.pid > 0 {
@@ -501,6 +512,13 @@ func (e *env) report(ctx context.Context, results []phaseResult) {
 				which = "peak during the phase"
 			}
 			fmt.Fprintf(out, "console RSS (%s, VmHWM): %.1f MB\n\n", which, r.peakRSS)
+		}
+		if r.requests > 0 && r.consoleCPU > 0 {
+			per := func(d time.Duration) string {
+				return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)/float64(r.requests))
+			}
+			fmt.Fprintf(out, "CPU per console request: console %s, PostgreSQL backends %s, load generator + simulator %s (console %.0f%% of a core)\n\n",
+				per(r.consoleCPU), per(r.pgCPU), per(r.selfCPU), 100*r.consoleCPU.Seconds()/r.elapsed.Seconds())
 		}
 		fmt.Fprintf(out, "audit: %d customer.view rows written for %d successful views (lost: %d)\n\n", r.auditRows, r.viewsOK, max(0, int64(r.viewsOK)-r.auditRows))
 		totalViews += r.viewsOK
