@@ -22,7 +22,7 @@ func (h *Handler) handleLoginForm(c echo.Context) error {
 	if currentOperator(c) != nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	f := templates.Login{Sandbox: h.Sandbox}
+	f := templates.Login{Sandbox: h.Sandbox, Next: safeNext(c.QueryParam("next"))}
 	switch {
 	case c.QueryParam("signed_out") == "1":
 		f.Notice = "You have signed out."
@@ -36,7 +36,7 @@ func (h *Handler) handleLogin(c echo.Context) error {
 	ctx := c.Request().Context()
 	email := strings.TrimSpace(c.FormValue("email"))
 	pw := c.FormValue("password")
-	form := templates.Login{Email: email, Sandbox: h.Sandbox}
+	form := templates.Login{Email: email, Sandbox: h.Sandbox, Next: safeNext(c.QueryParam("next"))}
 	fail := func(status int, msg string) error {
 		form.Error = msg
 		return render(c, status, templates.LoginPage(h.page(c, "Sign in"), form))

@@ -199,10 +199,15 @@ func (h *Handler) authorize(r Route) echo.MiddlewareFunc {
 }
 
 // toSignIn sends an anonymous visitor to the sign-in page: htmx gets HX-Redirect (never
-// a sign-in form swapped into the page), a GET a redirect that comes back afterwards.
+// a sign-in form swapped into the page), a GET a redirect; both come back afterwards, htmx
+// to the page it was sent from when that page is one a GET serves.
 func (h *Handler) toSignIn(c echo.Context) error {
 	if isHTMX(c) {
-		c.Response().Header().Set("HX-Redirect", "/login?expired=1")
+		target := "/login?expired=1"
+		if u, err := url.Parse(c.Request().Header.Get("HX-Current-URL")); err == nil && u.Host == c.Request().Host && h.isPage(u.Path) {
+			target += "&next=" + url.QueryEscape(u.Path)
+		}
+		c.Response().Header().Set("HX-Redirect", target)
 		return c.NoContent(http.StatusUnauthorized)
 	}
 	target := "/login"
@@ -210,6 +215,32 @@ func (h *Handler) toSignIn(c echo.Context) error {
 		target += "?next=" + url.QueryEscape(r.URL.Path)
 	}
 	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// isPage reports whether a GET route that needs a sign-in serves path, so that signing
+// in may return there.
+func (h *Handler) isPage(path string) bool {
+	segs := strings.Split(path, "/")
+	for _, r := range h.Routes() {
+		if r.Method != http.MethodGet || r.Public {
+			continue
+		}
+		pattern := strings.Split(r.Path, "/")
+		if len(pattern) != len(segs) {
+			continue
+		}
+		match := true
+		for i, p := range pattern {
+			if p != segs[i] && (!strings.HasPrefix(p, ":") || segs[i] == "") {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
 }
 
 func currentOperator(c echo.Context) *operators.Operator {

@@ -2,7 +2,10 @@
 // models in this file, never domain or database types.
 package templates
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"net/url"
+)
 
 // Page is what every full page needs: the layout's header, navigation and flashes.
 type Page struct {
@@ -47,6 +50,16 @@ type Login struct {
 	Error   string
 	Notice  string
 	Sandbox bool
+	// Next is the page on this site a successful sign-in returns to; "" or "/" is home.
+	Next string
+}
+
+// Action is the sign-in form's action: it carries Next to the POST, which redirects there.
+func (f Login) Action() string {
+	if f.Next == "" || f.Next == "/" {
+		return "/login"
+	}
+	return "/login?next=" + url.QueryEscape(f.Next)
 }
 
 // ErrorView is a full-page or fragment error.
