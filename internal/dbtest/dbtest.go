@@ -93,6 +93,25 @@ func URL(t testing.TB) string {
 	return h.urlFor(name)
 }
 
+// Empty creates a fresh database with no migrations applied, dropped when the test ends,
+// and returns its connection string.
+func Empty(t testing.TB) string {
+	t.Helper()
+	h := current
+	if h == nil {
+		t.Fatal("dbtest: the package's TestMain must call dbtest.Main")
+	}
+	ctx := context.Background()
+	name := "e_" + randomName()
+	if err := h.exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("dbtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = h.exec(context.Background(), fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
+	})
+	return h.urlFor(name)
+}
+
 // New returns a pool on a fresh migrated database, closed and dropped when the test ends.
 func New(t testing.TB) *pgxpool.Pool {
 	t.Helper()
