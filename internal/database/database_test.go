@@ -2,8 +2,8 @@ package database_test
 
 import (
 	"context"
-	"os"
 	"io/fs"
+	"os"
 	"sync"
 	"testing"
 
