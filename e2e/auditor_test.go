@@ -111,10 +111,14 @@ func TestSettingsConcurrentAdmins(t *testing.T) {
 	}
 
 	// The audit log holds both changes, each an intent and a successful outcome, by the
-	// admin who made it, with their reason and only their key.
+	// admin who made it, with their reason and only their key; between them, the second
+	// admin's first attempt, refused for the conflict before anything was sent.
 	events := c.events(audit.ActionSettingsUpdate)
-	if len(events) != 4 {
-		t.Fatalf("%d settings.update events, want 4 (two intents, two outcomes): %+v", len(events), events)
+	if len(events) != 5 {
+		for _, e := range events {
+			t.Logf("seq %d %s %s intent %d reason %q", e.Seq, e.Actor.Email, e.Outcome, e.IntentSeq, e.Reason)
+		}
+		t.Fatalf("%d settings.update events, want 5 (two intents and two outcomes, one refused attempt)", len(events))
 	}
 	want := []struct {
 		email, reason, key string
@@ -122,8 +126,21 @@ func TestSettingsConcurrentAdmins(t *testing.T) {
 		{firstEmail, "CHG-7001 longer PINs", "pinConfirmationLength"},
 		{secondEmail, "CHG-7002 PINs valid for ten minutes", "pinConfirmationValidInSeconds"},
 	}
+	type detail struct {
+		ChangedKeys []string `json:"changedKeys"`
+		ErrorKind   string   `json:"errorKind"`
+	}
+	refused := events[2]
+	var rd detail
+	if err := json.Unmarshal(refused.Detail, &rd); err != nil || refused.Outcome != audit.OutcomeFailed || refused.IntentSeq != 0 ||
+		refused.Actor.Email != secondEmail || refused.Reason != want[1].reason || rd.ErrorKind != "conflict" ||
+		!slices.Equal(rd.ChangedKeys, []string{want[1].key}) {
+		t.Errorf("refused attempt recorded as %s by %s (intent %d, reason %q, detail %s)", refused.Outcome, refused.Actor.Email,
+			refused.IntentSeq, refused.Reason, refused.Detail)
+	}
+	pairs := [][2]audit.Event{{events[0], events[1]}, {events[3], events[4]}}
 	for i, w := range want {
-		intent, outcome := events[2*i], events[2*i+1]
+		intent, outcome := pairs[i][0], pairs[i][1]
 		if intent.Outcome != audit.OutcomePending || outcome.Outcome != audit.OutcomeSucceeded || outcome.IntentSeq != intent.Seq {
 			t.Errorf("change %d: intent %s (seq %d), outcome %s for intent %d", i+1, intent.Outcome, intent.Seq, outcome.Outcome, outcome.IntentSeq)
 		}
@@ -133,23 +150,23 @@ func TestSettingsConcurrentAdmins(t *testing.T) {
 		if intent.Reason != w.reason {
 			t.Errorf("change %d reason %q, want %q", i+1, intent.Reason, w.reason)
 		}
-		var d struct {
-			ChangedKeys []string `json:"changedKeys"`
-		}
+		var d detail
 		if err := json.Unmarshal(intent.Detail, &d); err != nil || !slices.Equal(d.ChangedKeys, []string{w.key}) {
 			t.Errorf("change %d changed keys %v (%v), want [%s]", i+1, d.ChangedKeys, err, w.key)
 		}
 	}
 
-	// The history shows both changes, newest first.
+	// The history shows both changes and the refused attempt, newest first.
 	check(t, second.GetByRole("link", playwright.PageGetByRoleOptions{Name: "History of changes"}).Click())
 	expectVisible(t, heading(second, "History of RaaS settings changes"))
 	cards := second.Locator("section.settings-history")
-	browsertest.Check(t, browsertest.Expect().Locator(cards).ToHaveCount(2))
+	browsertest.Check(t, browsertest.Expect().Locator(cards).ToHaveCount(3))
 	expectText(t, cards.Nth(0), secondEmail)
 	expectText(t, cards.Nth(0), "CHG-7002")
-	expectText(t, cards.Nth(1), firstEmail)
-	expectText(t, cards.Nth(1), "CHG-7001")
+	expectText(t, cards.Nth(1), secondEmail)
+	expectText(t, cards.Nth(1), "Nothing was sent: another change had reached Synerise since the settings were loaded")
+	expectText(t, cards.Nth(2), firstEmail)
+	expectText(t, cards.Nth(2), "CHG-7001")
 	browsertest.Screenshot(t, second, "j07-history")
 }
 

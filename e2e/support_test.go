@@ -235,6 +235,7 @@ func TestSupportEditsBasicInfo(t *testing.T) {
 	check(t, button(page, "Save changes to Synerise").Click())
 
 	expectText(t, page.GetByRole("status").First(), "Synerise accepted the changes.")
+	expectVisible(t, page.GetByRole("heading", playwright.PageGetByRoleOptions{Level: playwright.Int(1), Name: "Changes saved:"}))
 	changed := page.Locator("section").Filter(playwright.LocatorFilterOptions{Has: page.GetByRole("heading", playwright.PageGetByRoleOptions{Name: "What changed"})})
 	wantChanges := [][3]string{
 		{"Phone", "+48 600 100 200", "+48 601 222 333"},
@@ -459,7 +460,7 @@ func TestSupportResendsActivationAndPIN(t *testing.T) {
 	check(t, linkNamed(page, "Resend activation…").Click())
 	rule := page.Locator(".pin-rule")
 	expectVisible(t, page.GetByRole("heading", playwright.PageGetByRoleOptions{Name: "The PIN device rule"}))
-	expectText(t, rule, "allowPinResendFromDifferentDeviceId is off in this workspace")
+	expectText(t, rule, "The setting Allow PIN resend from another device (allowPinResendFromDifferentDeviceId) is off in this workspace")
 	expectText(t, rule, "The last PIN for this customer was requested from device "+john.DeviceID+".")
 	device := page.GetByLabel("Customer's device id")
 	browsertest.Check(t, browsertest.Expect().Locator(device).ToHaveValue(john.DeviceID), "the known device is offered")
@@ -496,7 +497,7 @@ func TestSupportResendsActivationAndPIN(t *testing.T) {
 	expectText(t, refusal, "Synerise refused to send a PIN for device other-phone-42 because of the PIN device rule")
 	expectText(t, refusal, "(here "+john.DeviceID+")")
 	expectText(t, refusal, "Nothing was sent.")
-	expectText(t, refusal, "an admin can turn allowPinResendFromDifferentDeviceId on in the RaaS settings")
+	expectText(t, refusal, "an admin can turn “Allow PIN resend from another device (allowPinResendFromDifferentDeviceId)” on in the RaaS settings")
 	browsertest.Screenshot(t, page, "support-pin-refused")
 	if got := pins(); len(got) != 1 {
 		t.Errorf("%d PINs for %s after the refusal, want still 1", len(got), john.Email)

@@ -20,11 +20,23 @@ const maxHeaderField = 512
 // marshalled becomes {"detailError": "<why>"}, so the event is still written and says why
 // its detail is missing.
 func DetailJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
-		b, _ = json.Marshal(map[string]string{"detailError": err.Error()})
+		b, _ = marshal(map[string]string{"detailError": err.Error()})
 	}
 	return b
+}
+
+// marshal is json.Marshal without HTML escaping: the stored text keeps <, > and & as they
+// are, so an auditor reads "<b>" rather than "\u003cb\u003e". Pages escape on output.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // secretKey reports whether a JSON object key names something that must never be stored:
@@ -129,7 +141,7 @@ func redact(raw json.RawMessage) (json.RawMessage, error) {
 	if !redactValue(v) {
 		return raw, nil
 	}
-	return json.Marshal(v)
+	return marshal(v)
 }
 
 // redactValue redacts v in place and reports whether it changed anything.

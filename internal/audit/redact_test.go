@@ -107,3 +107,19 @@ func TestRedactKeepsSettingsAndRedactsSecrets(t *testing.T) {
 		t.Fatalf("redact(%s)\n got %s\nwant %s", mixed, got, want)
 	}
 }
+
+// An auditor reads markup in a detail as typed: the stored JSON keeps <, > and & instead of
+// \u003c-style escapes, both when the console builds a detail and when redaction re-encodes it.
+func TestDetailJSONKeepsMarkupReadable(t *testing.T) {
+	got := string(DetailJSON(map[string]string{"firstName": `<b>Tom & "Jerry"</b>`}))
+	if want := `{"firstName":"<b>Tom & \"Jerry\"</b>"}`; got != want {
+		t.Fatalf("DetailJSON = %s, want %s", got, want)
+	}
+	red, err := redact(json.RawMessage(`{"note":"a <i>b</i> & c","password":"hunter2"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"note":"a <i>b</i> & c","password":"` + Redacted + `"}`; string(red) != want {
+		t.Fatalf("redact = %s, want %s", red, want)
+	}
+}

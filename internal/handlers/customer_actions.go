@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/raas-console/console/internal/audit"
+	settingsmodel "github.com/raas-console/console/internal/settings"
 	"github.com/raas-console/console/internal/synerise"
 	"github.com/raas-console/console/web/templates"
 )
@@ -297,6 +298,7 @@ func (h *Handler) activationView(ctx context.Context, p *synerise.Profile) (temp
 	}
 	v.Kind = actionActivationPIN
 	v.AllowDifferentDevice = "unknown"
+	v.DeviceRuleSetting = deviceRuleSetting()
 	if allow, ok := settings.AllowPinResendFromDifferentDeviceID(); ok {
 		v.AllowDifferentDevice = map[bool]string{true: "on", false: "off"}[allow]
 	}
@@ -395,10 +397,21 @@ func pinDeviceRefusal(v templates.CustomerAction) string {
 	if v.KnownDeviceID != "" && v.KnownDeviceID != v.DeviceID {
 		msg += " (here " + v.KnownDeviceID + ")"
 	}
-	msg += ", and allowPinResendFromDifferentDeviceId is off in this workspace. Nothing was sent. " +
+	name := deviceRuleSetting()
+	msg += ", and the setting “" + name + "” is off in this workspace. Nothing was sent. " +
 		"Check the device id with the customer: it must be the one their app shows on the device they registered with. " +
-		"If they changed phones, an admin can turn allowPinResendFromDifferentDeviceId on in the RaaS settings — the new device then takes over the PIN."
+		"If they changed phones, an admin can turn “" + name + "” on in the RaaS settings — the new device then takes over the PIN."
 	return msg
+}
+
+// deviceRuleSetting names the PIN device rule's setting as the settings page labels it,
+// with its Synerise key.
+func deviceRuleSetting() string {
+	key := synerise.KeyAllowPinResendFromDifferentDeviceID
+	if f, ok := settingsmodel.Lookup(key); ok {
+		return f.Label + " (" + key + ")"
+	}
+	return key
 }
 
 // handleSandboxOutbox shows what the simulator would have e-mailed. It exists only in

@@ -194,7 +194,7 @@ func TestActivationPINResendWithTheCustomersDevice(t *testing.T) {
 	john, _ := e.sim.ExampleIn(simulator.StateAwaitingPIN)
 	path := "/customers/" + johnID + "/activation"
 	page := body(b.get(path))
-	for _, want := range []string{"The PIN device rule", "allowPinResendFromDifferentDeviceId</code> is <strong>off</strong>",
+	for _, want := range []string{"The PIN device rule", "The setting <strong>Allow PIN resend from another device (allowPinResendFromDifferentDeviceId)</strong> is <strong>off</strong>",
 		john.DeviceID, `<label for="action-device">`, "Resend activation PIN"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("PIN page lacks %q", want)
@@ -212,7 +212,7 @@ func TestActivationPINResendWithTheCustomersDevice(t *testing.T) {
 	res := b.post(path, other)
 	page = body(res)
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "because of the PIN device rule") ||
-		!strings.Contains(page, "allowPinResendFromDifferentDeviceId is off") || !strings.Contains(page, john.DeviceID) {
+		!strings.Contains(page, "the setting “Allow PIN resend from another device (allowPinResendFromDifferentDeviceId)” is off") || !strings.Contains(page, john.DeviceID) {
 		t.Fatalf("other device: %d %s", res.StatusCode, page)
 	}
 	if _, outcome := e.intentAndOutcome(audit.ActionCustomerPINResend); outcome.Outcome != audit.OutcomeFailed || outcome.UpstreamStatus != 403 {

@@ -333,6 +333,30 @@ func applyChanges(p *synerise.Profile, changes []change) *synerise.Profile {
 	return &out
 }
 
+// fieldWords is valueWords for a basic-info field, with enum values such as sex in words.
+func fieldWords(name string, v any) string {
+	if s, ok := v.(string); ok && name == "sex" {
+		return sexWords(s)
+	}
+	return valueWords(v)
+}
+
+// sexWords is a Synerise sex value as a person reads it; a value the console does not
+// know is shown as Synerise returned it.
+func sexWords(s string) string {
+	switch s {
+	case "FEMALE":
+		return "Female"
+	case "MALE":
+		return "Male"
+	case "NOT_SPECIFIED":
+		return "Not specified"
+	case "OTHER":
+		return "Other"
+	}
+	return s
+}
+
 func valueWords(v any) string {
 	switch v := v.(type) {
 	case nil:
@@ -377,7 +401,12 @@ func editView(p *synerise.Profile, loaded basicInfo, f editForm) templates.Custo
 	}
 	v.SexOptions = []templates.CustomerOption{{Value: "", Label: "(not set)"}}
 	for _, s := range sexValues {
-		v.SexOptions = append(v.SexOptions, templates.CustomerOption{Value: s, Label: strings.ReplaceAll(strings.ToLower(s), "_", " ")})
+		v.SexOptions = append(v.SexOptions, templates.CustomerOption{Value: s, Label: sexWords(s)})
+	}
+	if v.Sex != "" && !slices.Contains(sexValues, v.Sex) {
+		// A value Synerise returned that the console does not know stays selectable, so
+		// saving another field does not clear it.
+		v.SexOptions = append(v.SexOptions, templates.CustomerOption{Value: v.Sex, Label: v.Sex + " (as stored in Synerise)"})
 	}
 	for _, a := range agreementLabels {
 		v.Agreements = append(v.Agreements, templates.CustomerCheckbox{Name: a.name, Label: a.label, Checked: f.agreements[a.name]})
@@ -527,10 +556,11 @@ func (h *Handler) handleCustomerUpdate(c echo.Context) error {
 	}
 	saved := templates.CustomerSaved{Details: customerDetails(applyChanges(p, changes))}
 	for _, ch := range changes {
-		saved.Changes = append(saved.Changes, templates.CustomerChange{Label: ch.label, Before: valueWords(ch.before), After: valueWords(ch.after)})
+		saved.Changes = append(saved.Changes, templates.CustomerChange{Label: ch.label,
+			Before: fieldWords(ch.path, ch.before), After: fieldWords(ch.path, ch.after)})
 	}
 	if isHTMX(c) {
-		return render(c, http.StatusOK, templates.CustomerSavedPanel(saved))
+		return render(c, http.StatusOK, templates.CustomerSavedSwap(saved))
 	}
 	return render(c, http.StatusOK, templates.CustomerSavedPage(h.page(c, "Saved: "+customerName(p)), saved))
 }
@@ -548,8 +578,8 @@ func (h *Handler) editConflict(c echo.Context, p *synerise.Profile, loaded, curr
 			merged.fields[l.name] = f.fields[l.name]
 		}
 		if loaded.Fields[l.name] != current.Fields[l.name] {
-			conflict = append(conflict, templates.CustomerChange{Label: l.label, Before: valueWords(nilIfEmpty(loaded.Fields[l.name])),
-				After: valueWords(nilIfEmpty(current.Fields[l.name])), Yours: yours})
+			conflict = append(conflict, templates.CustomerChange{Label: l.label, Before: fieldWords(l.name, nilIfEmpty(loaded.Fields[l.name])),
+				After: fieldWords(l.name, nilIfEmpty(current.Fields[l.name])), Yours: yours})
 		}
 	}
 	for _, a := range agreementLabels {

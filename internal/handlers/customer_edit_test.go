@@ -344,3 +344,37 @@ func TestCustomerEditDamagedFormIsRefused(t *testing.T) {
 		t.Fatal("a damaged form was sent")
 	}
 }
+
+// oddSexProfiles returns every profile with a sex value the console does not know.
+type oddSexProfiles struct{ *recordingProfiles }
+
+func (o oddSexProfiles) Get(ctx context.Context, id int64) (*synerise.Profile, error) {
+	p, err := o.recordingProfiles.Get(ctx, id)
+	if p != nil {
+		p.Sex = "PREFER_NOT_TO_SAY"
+	}
+	return p, err
+}
+
+// A sex value Synerise returns that the console does not model stays selected in the form,
+// so saving another field leaves it alone instead of clearing it.
+func TestCustomerEditKeepsAnUnknownSexValue(t *testing.T) {
+	rec := &recordingProfiles{}
+	e := newEnv(t, func(d *handlers.Deps) { rec.profilesAPI = d.Profiles; d.Profiles = oddSexProfiles{rec} })
+	b, _ := e.signedIn(operators.RoleSupport)
+	path := "/customers/" + annaID
+	page := body(b.get(path + "/edit"))
+	if !strings.Contains(page, `<option value="PREFER_NOT_TO_SAY" selected>PREFER_NOT_TO_SAY (as stored in Synerise)</option>`) ||
+		!strings.Contains(page, `<option value="FEMALE">Female</option>`) {
+		t.Fatalf("sex choices do not keep the stored value:\n%s", page)
+	}
+	form := custFormValues(t, page, path)
+	form.Set("city", "Gdańsk")
+	form.Set("reason", "TICKET-101")
+	if res := b.post(path, form); res.StatusCode != http.StatusOK {
+		t.Fatalf("save: %d %s", res.StatusCode, body(res))
+	}
+	if len(rec.sent) != 1 || rec.sent[0] != `{"city":"Gdańsk"}` {
+		t.Fatalf("sent %q, want only the city", rec.sent)
+	}
+}

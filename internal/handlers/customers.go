@@ -443,7 +443,7 @@ func customerDetails(p *synerise.Profile) templates.CustomerDetails {
 	}
 	fields := profileFields(p)
 	for _, f := range profileLabels {
-		d.Basic = append(d.Basic, templates.CustomerField{Label: f.label, Value: fields[f.name]})
+		d.Basic = append(d.Basic, templates.CustomerField{Label: f.label, Value: fieldValueWords(f.name, fields[f.name])})
 	}
 	if t, ok := p.LastActivity(); ok {
 		d.Basic = append(d.Basic, templates.CustomerField{Label: "Last activity (UTC)", Value: t.UTC().Format(customerTimeUTC)})
@@ -461,6 +461,14 @@ func customerDetails(p *synerise.Profile) templates.CustomerDetails {
 		d.Attributes = append(d.Attributes, templates.CustomerField{Label: k, Value: attributeText(p.Attributes[k])})
 	}
 	return d
+}
+
+// fieldValueWords is a stored basic-info value as the customer page shows it.
+func fieldValueWords(name, v string) string {
+	if name == "sex" {
+		return sexWords(v)
+	}
+	return v
 }
 
 // profileFields are the basic-info text fields of a profile by their Synerise names.

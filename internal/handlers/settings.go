@@ -166,6 +166,9 @@ func (h *Handler) withSettingsLock(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
+// settingsConflictNote is the audit record's account of a save refused for a conflict.
+const settingsConflictNote = "not sent: the settings had changed in Synerise since they were loaded"
+
 // saveSettings is the write, run under the settings lock.
 func (h *Handler) saveSettings(c echo.Context, loaded settings.Loaded, changes []settings.Change, reason string) error {
 	ctx := c.Request().Context()
@@ -174,6 +177,17 @@ func (h *Handler) saveSettings(c echo.Context, loaded settings.Loaded, changes [
 		return h.settingsUpstreamError(c, err)
 	}
 	if fresh.Fingerprint() != loaded.Fingerprint {
+		// Nothing is sent, but the refused attempt is recorded: who tried to change what,
+		// and the settings as they were found.
+		refused := h.event(c, audit.ActionSettingsUpdate, settingsTarget)
+		refused.Outcome, refused.Reason = audit.OutcomeFailed, reason
+		refused.Before = settingsJSON(fresh)
+		refused.UpstreamError = settingsConflictNote
+		refused.Detail = audit.DetailJSON(settingsDetail{ChangedKeys: settings.Keys(changes), Changes: changes,
+			Fingerprint: loaded.Fingerprint, ErrorKind: "conflict"})
+		if _, err := h.Audit.Append(ctx, refused); err != nil {
+			return errAuditUnavailable
+		}
 		return h.renderSettingsConflict(c, loaded, fresh, changes, reason)
 	}
 	// The fingerprints match, so fresh is what the admin loaded; take the old values from it

@@ -70,6 +70,9 @@ func (h *Handler) handleSettingsHistory(c echo.Context) error {
 				}
 			}
 			v.Rows = append(v.Rows, historyRow(intent, &e))
+		case e.Outcome != audit.OutcomePending:
+			// A one-phase record: an attempt refused before anything was sent.
+			v.Rows = append(v.Rows, historyRow(e, &e))
 		case !closed[e.Seq]:
 			v.Rows = append(v.Rows, historyRow(e, nil))
 		}
@@ -104,7 +107,12 @@ func historyRow(intent audit.Event, outcome *audit.Event) templates.SettingsHist
 		}
 	case audit.OutcomeFailed:
 		row.OutcomeClass = "badge-bad"
-		row.Notes = append(row.Notes, "Nothing was changed. Synerise: "+outcome.UpstreamError)
+		if od.ErrorKind == "conflict" {
+			row.Outcome = "not sent (conflict)"
+			row.Notes = append(row.Notes, "Nothing was sent: another change had reached Synerise since the settings were loaded, and the admin was shown the conflict.")
+		} else {
+			row.Notes = append(row.Notes, "Nothing was changed. Synerise: "+outcome.UpstreamError)
+		}
 	default:
 		row.OutcomeClass = "badge-warn"
 		row.Notes = append(row.Notes, "Whether the change was made is not known. "+outcome.UpstreamError)

@@ -428,6 +428,16 @@ func TestSettingsConflictThenReapply(t *testing.T) {
 		!bytes.Equal(e.sim.Settings()["tokenLifetimeInSeconds"], afterAnn["tokenLifetimeInSeconds"]) {
 		t.Fatal("the conflicting save wrote")
 	}
+	refused, ok := e.lastEvent(audit.ActionSettingsUpdate)
+	if !ok || refused.Outcome != audit.OutcomeFailed || refused.IntentSeq != 0 || refused.Reason != "bob" ||
+		!strings.Contains(string(refused.Detail), `"errorKind":"conflict"`) ||
+		!strings.Contains(string(refused.Detail), `"changedKeys":["tokenLifetimeInSeconds"]`) ||
+		!strings.Contains(string(refused.Before), `"pinConfirmationLength":10`) {
+		t.Fatalf("the refused save is not recorded as such: %+v", refused)
+	}
+	if history := body(bob.get("/settings/history")); !strings.Contains(history, "another change had reached Synerise since the settings were loaded") {
+		t.Errorf("history does not show the refused save:\n%s", history)
+	}
 
 	reapply := submission(t, page, "/settings/preview")
 	res = bob.post("/settings/preview", reapply)

@@ -159,6 +159,7 @@ type CustomerAction struct {
 	DeviceID             string // as typed, or the known device
 	KnownDeviceID        string // from snrs_last_pin_device_id, empty when unknown
 	AllowDifferentDevice string // "on", "off" or "unknown"
+	DeviceRuleSetting    string // the setting's label on the RaaS settings page
 	RegistrationType     string
 	// Unavailable explains why no action is offered (e.g. already activated).
 	Unavailable string
