@@ -37,6 +37,9 @@ type Config struct {
 	SessionMaxLifetime time.Duration
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
+	// MaxInFlight bounds the requests handled at once (CONSOLE_MAX_IN_FLIGHT); 0 means
+	// no bound. Beyond it a request waits up to 2 s, then gets 503 with Retry-After.
+	MaxInFlight int
 	// SyneriseAPIURL is Synerise's API base URL. Empty means the built-in simulator.
 	SyneriseAPIURL string
 	// SyneriseAPIKey is the workspace API key used to obtain workspace tokens.
@@ -123,6 +126,15 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SessionIdleTimeout = duration("CONSOLE_SESSION_IDLE_TIMEOUT", "30m", time.Minute)
 	c.SessionMaxLifetime = duration("CONSOLE_SESSION_MAX_LIFETIME", "12h", time.Minute)
 	c.ShutdownTimeout = duration("CONSOLE_SHUTDOWN_TIMEOUT", "15s", 0)
+	c.MaxInFlight = 128
+	if v := get("CONSOLE_MAX_IN_FLIGHT", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			bad("CONSOLE_MAX_IN_FLIGHT", "want a whole number of requests, 0 for no limit, such as 128, got %q", v)
+		} else {
+			c.MaxInFlight = n
+		}
+	}
 
 	if _, _, err := splitHostPort(c.Addr); err != nil {
 		bad("CONSOLE_ADDR", "want host:port such as 127.0.0.1:8080, got %q", c.Addr)

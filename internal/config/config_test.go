@@ -16,7 +16,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || !c.SecureCookies || c.SessionIdleTimeout != 30*time.Minute ||
-		c.SessionMaxLifetime != 12*time.Hour || !c.LocalDatabase() || !c.Sandbox() {
+		c.SessionMaxLifetime != 12*time.Hour || !c.LocalDatabase() || !c.Sandbox() || c.MaxInFlight != 128 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }
@@ -35,6 +35,8 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"http upstream", map[string]string{"SYNERISE_API_URL": "http://api.synerise.com", "SYNERISE_API_KEY": "k"}, "must use https"},
 		{"key required", map[string]string{"SYNERISE_API_URL": "https://api.synerise.com"}, "SYNERISE_API_KEY: required"},
 		{"bad duration", map[string]string{"CONSOLE_SESSION_IDLE_TIMEOUT": "soon"}, "CONSOLE_SESSION_IDLE_TIMEOUT"},
+		{"negative in-flight limit", map[string]string{"CONSOLE_MAX_IN_FLIGHT": "-1"}, "CONSOLE_MAX_IN_FLIGHT: want a whole number"},
+		{"in-flight limit not a number", map[string]string{"CONSOLE_MAX_IN_FLIGHT": "lots"}, "CONSOLE_MAX_IN_FLIGHT: want a whole number"},
 		{"bad db url", map[string]string{"DATABASE_URL": "mysql://x", "CONSOLE_SESSION_SECRET": strings.Repeat("a", 64)}, "DATABASE_URL"},
 	}
 	for _, tt := range tests {
@@ -55,11 +57,12 @@ func TestLoadReadsValues(t *testing.T) {
 		"CONSOLE_TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.5",
 		"SYNERISE_API_URL":        "https://api.synerise.com",
 		"SYNERISE_API_KEY":        "key",
+		"CONSOLE_MAX_IN_FLIGHT":   "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.SessionSecret) != 32 || c.SecureCookies || len(c.TrustedProxies) != 2 || c.Sandbox() || c.LocalDatabase() {
+	if len(c.SessionSecret) != 32 || c.SecureCookies || len(c.TrustedProxies) != 2 || c.Sandbox() || c.LocalDatabase() || c.MaxInFlight != 0 {
 		t.Fatalf("unexpected config: %+v", c)
 	}
 	if got := c.TrustedProxies[1].String(); got != "192.168.1.5/32" {

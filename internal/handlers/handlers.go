@@ -91,7 +91,11 @@ type Deps struct {
 	Signer *audit.Signer
 	// SignInRate is how many sign-in attempts one client IP may make per minute.
 	SignInRate int
-	Now        func() time.Time
+	// MaxInFlight bounds the requests handled at once; 0 means no bound. A request beyond
+	// it waits up to QueueWait (default 2 s) for a slot, then gets 503 with Retry-After.
+	MaxInFlight int
+	QueueWait   time.Duration
+	Now         func() time.Time
 }
 
 // Handler serves the console.
@@ -101,6 +105,7 @@ type Handler struct {
 	limiter   *ipLimiter
 	dummyHash string
 	forms     formNonces
+	admission *admission
 }
 
 // New builds the web layer.
@@ -114,6 +119,9 @@ func New(d Deps) *Handler {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.QueueWait == 0 {
+		d.QueueWait = 2 * time.Second
+	}
 	// Checking a password against this hash when the e-mail is unknown makes an unknown
 	// e-mail cost as much time as a wrong password.
 	dummy, _ := password.Hash("not-a-real-password-for-timing")
@@ -123,5 +131,6 @@ func New(d Deps) *Handler {
 		limiter:   newIPLimiter(d.SignInRate, d.Now),
 		dummyHash: dummy,
 		forms:     formNonces{pool: d.Pool},
+		admission: newAdmission(d.MaxInFlight, d.QueueWait),
 	}
 }

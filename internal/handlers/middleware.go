@@ -34,6 +34,7 @@ func (h *Handler) middleware() []echo.MiddlewareFunc {
 		middleware.RequestID(),
 		h.securityHeaders,
 		h.accessLog(),
+		h.admit,
 		middleware.BodyLimit("1M"),
 		h.csrf,
 		h.loadOperator,

@@ -150,6 +150,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		Operators: ops, Sessions: sessions, Audit: auditLog, Pool: pool, Logger: logger,
 		Profiles: api.Profiles, Accounts: api.Accounts, Settings: api.Settings,
 		Sandbox: cfg.Sandbox(), SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies,
+		MaxInFlight: cfg.MaxInFlight,
 	}
 	if sim != nil {
 		deps.Outbox = sim
