@@ -307,23 +307,51 @@ func (s *Store) Get(ctx context.Context, seq int64) (Event, error) {
 	return e, nil
 }
 
-// ForTarget returns the newest events about one target, newest first, for a timeline such
-// as a customer's. limit is capped at 1000; zero or less means 50.
-func (s *Store) ForTarget(ctx context.Context, targetType, targetID string, limit int) ([]Event, error) {
+// TimelineEntry is what a target's timeline shows of one event.
+type TimelineEntry struct {
+	Seq       int64
+	Time      time.Time
+	Actor     Actor // Email and Role; OperatorID is not read
+	Action    Action
+	Reason    string
+	Outcome   Outcome
+	IntentSeq int64 // set on outcomes: the intent they close
+}
+
+// Timeline returns the newest events about one target, newest first, as a customer's
+// timeline shows them: it reads only those columns, since a page view pays for it.
+// limit is capped at 1000; zero or less means 50.
+func (s *Store) Timeline(ctx context.Context, targetType, targetID string, limit int) ([]TimelineEntry, error) {
 	if limit <= 0 {
 		limit = 50
 	}
 	limit = min(limit, 1000)
-	rows, err := s.pool.Query(ctx, "SELECT "+eventColumns+` FROM audit_events
-		WHERE target_type = $1 AND target_id = $2 ORDER BY seq DESC LIMIT $3`, targetType, targetID, limit)
+	rows, err := s.pool.Query(ctx, `SELECT seq, occurred_at, actor_email, actor_role, action, reason, outcome, intent_seq
+		FROM audit_events WHERE target_type = $1 AND target_id = $2 ORDER BY seq DESC LIMIT $3`, targetType, targetID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("audit: list target events: %w", err)
+		return nil, fmt.Errorf("audit: timeline: %w", err)
 	}
-	events, err := pgx.CollectRows(rows, scanEvent)
-	if err != nil {
-		return nil, fmt.Errorf("audit: list target events: %w", err)
+	out := make([]TimelineEntry, 0, limit)
+	for rows.Next() {
+		var (
+			e               TimelineEntry
+			action, outcome string
+			intentSeq       *int64
+		)
+		if err := rows.Scan(&e.Seq, &e.Time, &e.Actor.Email, &e.Actor.Role, &action, &e.Reason, &outcome, &intentSeq); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("audit: timeline: %w", err)
+		}
+		e.Action, e.Outcome = Action(action), Outcome(outcome)
+		if intentSeq != nil {
+			e.IntentSeq = *intentSeq
+		}
+		out = append(out, e)
 	}
-	return events, nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: timeline: %w", err)
+	}
+	return out, nil
 }
 
 // scanEvent reads one row selected with eventColumns.

@@ -199,7 +199,7 @@ func TestAppendRejectsAndWritesNothing(t *testing.T) {
 	}
 }
 
-func TestForTargetNewestFirst(t *testing.T) {
+func TestTimelineNewestFirst(t *testing.T) {
 	pool := dbtest.New(t)
 	s := NewStore(pool)
 	ctx := context.Background()
@@ -212,20 +212,29 @@ func TestForTargetNewestFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	events, err := s.ForTarget(ctx, "customer", "client-42", 2)
+	entries, err := s.Timeline(ctx, "customer", "client-42", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 2 || events[0].Seq != 5 || events[1].Seq != 3 {
-		t.Fatalf("ForTarget = %v, want seqs 5, 3", seqs(events))
+	if len(entries) != 2 || entries[0].Seq != 5 || entries[1].Seq != 3 {
+		t.Fatalf("Timeline = %+v, want seqs 5, 3", entries)
 	}
-	events, err = s.ForTarget(ctx, "customer", "client-42", 0)
-	if err != nil || len(events) != 3 {
-		t.Fatalf("ForTarget default limit = %v %v, want 3 events", seqs(events), err)
+	want, err := s.Get(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
 	}
-	events, err = s.ForTarget(ctx, "customer", "nobody", 10)
-	if err != nil || len(events) != 0 {
-		t.Fatalf("ForTarget nobody = %v %v", seqs(events), err)
+	got := entries[0]
+	if !got.Time.Equal(want.Time) || got.Actor.Email != want.Actor.Email || got.Actor.Role != want.Actor.Role ||
+		got.Action != want.Action || got.Reason != want.Reason || got.Outcome != want.Outcome || got.IntentSeq != want.IntentSeq {
+		t.Fatalf("Timeline entry %+v does not match the event %+v", got, want)
+	}
+	entries, err = s.Timeline(ctx, "customer", "client-42", 0)
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("Timeline default limit = %+v %v, want 3 entries", entries, err)
+	}
+	entries, err = s.Timeline(ctx, "customer", "nobody", 10)
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("Timeline nobody = %+v %v", entries, err)
 	}
 }
 

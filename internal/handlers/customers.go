@@ -39,7 +39,7 @@ func (h *Handler) customerRoutes() []Route {
 
 // customerTimeline is what the customer page needs of the audit store.
 type customerTimeline interface {
-	ForTarget(ctx context.Context, targetType, targetID string, limit int) ([]audit.Event, error)
+	Timeline(ctx context.Context, targetType, targetID string, limit int) ([]audit.TimelineEntry, error)
 }
 
 const (
@@ -379,7 +379,7 @@ func (h *Handler) customerHistory(ctx context.Context, clientID int64) ([]templa
 	if !ok {
 		return nil, errors.New("customers: history: the audit log cannot list events by target")
 	}
-	events, err := store.ForTarget(ctx, customerTarget, idString(clientID), timelineLength)
+	events, err := store.Timeline(ctx, customerTarget, idString(clientID), timelineLength)
 	if err != nil {
 		return nil, fmt.Errorf("customers: history: %w", err)
 	}

@@ -106,6 +106,8 @@ type Handler struct {
 	dummyHash string
 	forms     formNonces
 	admission *admission
+	// routeIndex is Routes by "METHOD /path", built once: pages consult it for the nav.
+	routeIndex map[string]Route
 }
 
 // New builds the web layer.
@@ -125,7 +127,7 @@ func New(d Deps) *Handler {
 	// Checking a password against this hash when the e-mail is unknown makes an unknown
 	// e-mail cost as much time as a wrong password.
 	dummy, _ := password.Hash("not-a-real-password-for-timing")
-	return &Handler{
+	h := &Handler{
 		Deps:      d,
 		passwords: password.NewPolicy(),
 		limiter:   newIPLimiter(d.SignInRate, d.Now),
@@ -133,4 +135,9 @@ func New(d Deps) *Handler {
 		forms:     formNonces{pool: d.Pool},
 		admission: newAdmission(d.MaxInFlight, d.QueueWait),
 	}
+	h.routeIndex = map[string]Route{}
+	for _, r := range h.Routes() {
+		h.routeIndex[r.Method+" "+r.Path] = r
+	}
+	return h
 }

@@ -40,13 +40,10 @@ func (h *Handler) page(c echo.Context, title string) templates.Page {
 	return p
 }
 
+// routeFor finds the route registered for method and path (a pattern, not a request path).
 func (h *Handler) routeFor(method, path string) (Route, bool) {
-	for _, r := range h.Routes() {
-		if r.Method == method && r.Path == path {
-			return r, true
-		}
-	}
-	return Route{}, false
+	r, ok := h.routeIndex[method+" "+path]
+	return r, ok
 }
 
 // flash keeps a message for the operator's next page.
