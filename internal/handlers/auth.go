@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/mail"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -44,8 +45,14 @@ func (h *Handler) handleLogin(c echo.Context) error {
 	if msg := checkText(email, 254); msg != "" || len(pw) > 4*password.MaxLength || strings.ContainsRune(pw, 0) {
 		return fail(http.StatusUnprocessableEntity, "Enter a valid e-mail address and password.")
 	}
-	attempt := h.event(c, audit.ActionSignInFailed, audit.Target{Type: "operator", Label: email})
-	attempt.Actor = audit.Actor{Email: email}
+	// What was typed as the e-mail is recorded only when it is an e-mail address: an
+	// operator who types their password into the e-mail field must not have it stored.
+	attempted := email
+	if !plausibleEmail(email) {
+		attempted, form.Email = notAnEmail, ""
+	}
+	attempt := h.event(c, audit.ActionSignInFailed, audit.Target{Type: "operator", Label: attempted})
+	attempt.Actor = audit.Actor{Email: attempted}
 	attempt.Outcome = audit.OutcomeFailed
 	if !h.limiter.Allow(c.RealIP()) {
 		attempt.Detail = audit.DetailJSON(map[string]string{"reason": "rate limited"})
@@ -151,4 +158,18 @@ func safeNext(next string) string {
 		return "/"
 	}
 	return next
+}
+
+// notAnEmail stands in the audit log for a sign-in name that is not an e-mail address.
+const notAnEmail = "(not an e-mail address)"
+
+// plausibleEmail reports whether s is a bare e-mail address with a dotted domain, as every
+// operator's is; anything else typed as a sign-in name is not kept.
+func plausibleEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && strings.Contains(s[at+1:], ".")
 }

@@ -230,3 +230,37 @@ func TestSecurityHeaders(t *testing.T) {
 func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// An operator who types their password into the e-mail field gets the usual answer, but
+// what they typed is neither kept in the audit log nor shown again in the form.
+func TestPasswordTypedAsEmailIsNotStored(t *testing.T) {
+	e := newEnv(t)
+	e.operator("typo@example.com", operators.RoleSupport)
+	b := e.browser()
+	const typed = "Correct-Horse-Battery-9"
+	res := b.login(typed, "")
+	page := body(res)
+	if res.StatusCode != http.StatusUnauthorized && res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want a refusal", res.StatusCode)
+	}
+	if strings.Contains(page, typed) {
+		t.Fatal("the sign-in page shows what was typed as the e-mail")
+	}
+	ev, ok := e.lastEvent(audit.ActionSignInFailed)
+	if !ok || ev.Actor.Email != "(not an e-mail address)" || ev.Target.Label != "(not an e-mail address)" {
+		t.Fatalf("failed sign-in recorded as %q / %q", ev.Actor.Email, ev.Target.Label)
+	}
+	var stored int
+	if err := e.pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM audit_events WHERE strpos(concat_ws(' ', actor_email, target_label, detail::text), $1) > 0`, typed).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 0 {
+		t.Fatalf("%d audit rows hold what was typed", stored)
+	}
+	// A real address is still recorded, so attacks on an account remain visible.
+	b.login("typo@example.com", "wrong-password-1")
+	if ev, _ := e.lastEvent(audit.ActionSignInFailed); ev.Actor.Email != "typo@example.com" {
+		t.Fatalf("failed sign-in for an address recorded as %q", ev.Actor.Email)
+	}
+}
