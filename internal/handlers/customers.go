@@ -403,20 +403,13 @@ func (h *Handler) customerHistory(ctx context.Context, clientID int64) ([]templa
 	return out, nil
 }
 
+// historyOutcome is outcomeWords for a customer's timeline, where a pending intent that
+// is shown is one still in progress.
 func historyOutcome(o audit.Outcome) (string, string) {
-	switch o {
-	case audit.OutcomeSucceeded:
-		return "Succeeded", "badge-ok"
-	case audit.OutcomeFailed:
-		return "Failed", "badge-bad"
-	case audit.OutcomeDenied:
-		return "Denied", "badge-bad"
-	case audit.OutcomePending:
+	if o == audit.OutcomePending {
 		return "In progress (no outcome yet)", "badge-warn"
-	case audit.OutcomeUnknown:
-		return "Outcome unknown", "badge-warn"
 	}
-	return string(o), "badge-neutral"
+	return outcomeWords(o)
 }
 
 // profileLabels names the basic-info fields as the pages show them, in order.
