@@ -55,3 +55,54 @@ func TestConcurrentAppendsShareTransactions(t *testing.T) {
 	}
 	mustVerifyIntact(t, s, workers*each)
 }
+
+// An append the database refuses fails its own caller only: the others in flight at the
+// same moment are written, the lock is not left held, and the chain stays whole.
+func TestRefusedAppendFailsOnlyItsCaller(t *testing.T) {
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	// Stand-in for any error the database may raise on an insert.
+	if _, err := pool.Exec(ctx, `
+		CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.reason = 'boom' THEN RAISE EXCEPTION 'refused by test'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_boom();`); err != nil {
+		t.Fatal(err)
+	}
+	s := NewStore(pool)
+	const workers = 24
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			e := sampleEvent(w)
+			if w%4 == 0 {
+				e.Reason = "boom"
+			}
+			_, errs[w] = s.Append(ctx, e)
+		})
+	}
+	wg.Wait()
+	written := 0
+	for w, err := range errs {
+		switch {
+		case w%4 == 0 && err == nil:
+			t.Errorf("append %d should have been refused", w)
+		case w%4 != 0 && err != nil:
+			t.Errorf("append %d failed with the refused ones: %v", w, err)
+		case err == nil:
+			written++
+		}
+	}
+	// The lock is free and the store still appends.
+	if _, err := s.Append(ctx, sampleEvent(100)); err != nil {
+		t.Fatalf("append after refusals: %v", err)
+	}
+	written++
+	if n := countRows(t, pool); n != written {
+		t.Fatalf("%d rows, want %d", n, written)
+	}
+	mustVerifyIntact(t, s, int64(written))
+}

@@ -200,18 +200,54 @@ func (s *Store) write(ctx context.Context, events []Event) ([]Event, error) {
 	return s.commit(ctx, &groupWrite{events: events})
 }
 
-// writeTx appends prepared events in one transaction under the append lock.
+// writeTx appends prepared events in one transaction under the append lock, in two round
+// trips to PostgreSQL instead of five: the first opens the transaction, takes the lock and
+// reads the head; the second inserts the rows and commits. The statements of a batch run in
+// order, each with its own snapshot, so the head is read after the lock is granted and sees
+// every append committed before. After an error the connection may still be inside the
+// transaction; the pool closes such a connection on Release, which rolls it back and frees
+// the lock.
 func (s *Store) writeTx(ctx context.Context, events []Event) ([]Event, error) {
-	var stored []Event
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
-			return err
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+
+	var (
+		seq      int64
+		prevHash []byte
+		empty    bool
+	)
+	open := &pgx.Batch{}
+	open.Queue("BEGIN")
+	open.Queue("SELECT pg_advisory_xact_lock($1)", lockKey)
+	open.Queue(headQuery).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&seq, &prevHash)
+		if errors.Is(err, pgx.ErrNoRows) {
+			empty = true
+			return nil
 		}
-		var err error
-		stored, err = s.appendLocked(ctx, tx, events)
 		return err
 	})
-	return stored, err
+	if err := conn.SendBatch(ctx, open).Close(); err != nil {
+		return nil, err
+	}
+	if empty {
+		seq, prevHash = 0, zeroHash()
+	}
+	out, inserts, err := s.chain(seq, prevHash, events)
+	if err != nil {
+		return nil, err
+	}
+	inserts.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, inserts).Close(); err != nil {
+		return nil, err
+	}
+	if status := conn.Conn().PgConn().TxStatus(); status != 'I' {
+		return nil, fmt.Errorf("commit did not end the transaction (status %q)", status)
+	}
+	return out, nil
 }
 
 // appendLocked chains prepared events after the current head and inserts them. tx must
@@ -224,14 +260,28 @@ func (s *Store) appendLocked(ctx context.Context, tx pgx.Tx, events []Event) ([]
 	if err != nil {
 		return nil, err
 	}
+	out, inserts, err := s.chain(seq, prevHash, events)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.SendBatch(ctx, inserts).Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// chain numbers and hashes prepared events after the head (seq, prevHash) and queues their
+// inserts.
+func (s *Store) chain(seq int64, prevHash []byte, events []Event) ([]Event, *pgx.Batch, error) {
 	now := s.clock().UTC().Truncate(time.Microsecond)
 	batch := &pgx.Batch{}
 	out := make([]Event, len(events))
 	for i, e := range events {
 		seq++
 		e.Seq, e.Time, e.PrevHash = seq, now, prevHash
+		var err error
 		if e.Hash, err = computeHash(prevHash, e); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		prevHash = e.Hash
 		out[i] = e
@@ -243,10 +293,7 @@ func (s *Store) appendLocked(ctx context.Context, tx pgx.Tx, events []Event) ([]
 			nullInt(int64(e.UpstreamStatus)), e.UpstreamError, e.TraceID, e.RequestID, e.ClientIP, e.UserAgent,
 			nullInt(e.IntentSeq), e.PrevHash, e.Hash)
 	}
-	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, batch, nil
 }
 
 func nullInt(n int64) any {
@@ -268,11 +315,14 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// headQuery reads the last seq and hash.
+const headQuery = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+
 // head returns the last seq and hash, or 0 and the zero hash for an empty log.
 func head(ctx context.Context, q querier) (int64, []byte, error) {
 	var seq int64
 	var hash []byte
-	err := q.QueryRow(ctx, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").Scan(&seq, &hash)
+	err := q.QueryRow(ctx, headQuery).Scan(&seq, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, zeroHash(), nil
 	}
