@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -53,7 +54,10 @@ type console struct {
 	hash string
 }
 
-func startConsole(t *testing.T) *console {
+func startConsole(t *testing.T) *console { return startConsoleWith(t, nil) }
+
+// startConsoleWith starts the console with extra environment on top of the test defaults.
+func startConsoleWith(t *testing.T, extra map[string]string) *console {
 	t.Helper()
 	dbURL := dbtest.URL(t)
 	env := map[string]string{
@@ -63,6 +67,7 @@ func startConsole(t *testing.T) *console {
 		"CONSOLE_SECURE_COOKIES": "false",
 		"CONSOLE_LOG_LEVEL":      "warn",
 	}
+	maps.Copy(env, extra)
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
