@@ -341,56 +341,79 @@ func customerAuditTarget(p *synerise.Profile) audit.Target {
 }
 
 // handleCustomer shows one customer. The view is recorded before the page is shown;
-// an optional reason may come with the link (?reason=).
+// an optional reason may come with the link (?reason=). The customer's earlier history is
+// read from the audit log while Synerise is asked for the profile, and is shown only once
+// the view itself is recorded.
 func (h *Handler) handleCustomer(c echo.Context) error {
 	reason := strings.TrimSpace(c.QueryParam("reason"))
 	if msg := checkText(reason, maxReasonLength); msg != "" {
 		return userError(http.StatusBadRequest, "Reason not accepted", "The reason "+msg+".")
 	}
-	p, err := h.loadCustomer(c)
+	id, err := customerID(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	ev := h.event(c, audit.ActionCustomerView, customerAuditTarget(p))
-	ev.Outcome, ev.Reason = audit.OutcomeSucceeded, reason
-	if _, err := h.Audit.Append(ctx, ev); err != nil {
-		h.Logger.Error("audit customer view", "err", err, "request_id", requestID(c))
-		return errAuditUnavailable
+	type history struct {
+		entries []audit.TimelineEntry
+		err     error
 	}
-	timeline, err := h.customerHistory(ctx, p.ClientID)
+	earlier := make(chan history, 1) // buffered: an early return leaves nothing blocked
+	go func() {
+		entries, err := h.timelineEntries(ctx, id, timelineLength-1)
+		earlier <- history{entries, err}
+	}()
+	p, err := h.loadCustomer(c)
 	if err != nil {
 		return err
 	}
+	ev := h.event(c, audit.ActionCustomerView, customerAuditTarget(p))
+	ev.Outcome, ev.Reason = audit.OutcomeSucceeded, reason
+	view, err := h.Audit.Append(ctx, ev)
+	if err != nil {
+		h.Logger.Error("audit customer view", "err", err, "request_id", requestID(c))
+		return errAuditUnavailable
+	}
+	hist := <-earlier
+	if hist.err != nil {
+		return hist.err
+	}
+	entries := append([]audit.TimelineEntry{{Seq: view.Seq, Time: view.Time, Actor: view.Actor,
+		Action: view.Action, Reason: view.Reason, Outcome: view.Outcome}}, hist.entries...)
 	confirmed, known := p.EmailConfirmed()
 	v := templates.CustomerPage{
 		Details:             customerDetails(p),
 		CanResetPassword:    known && !p.Anonymous && p.Email != "",
 		CanResendActivation: known && !confirmed && !p.Anonymous && p.Email != "",
-		Timeline:            timeline,
+		Timeline:            timelineView(entries),
 	}
 	return render(c, http.StatusOK, templates.CustomerPageView(h.page(c, customerName(p)), v))
 }
 
-// customerHistory is the customer's console history from the audit log. An intent
-// whose outcome is also listed is folded into it.
-func (h *Handler) customerHistory(ctx context.Context, clientID int64) ([]templates.CustomerEvent, error) {
+// timelineEntries reads the newest limit events about the customer from the audit log.
+func (h *Handler) timelineEntries(ctx context.Context, clientID int64, limit int) ([]audit.TimelineEntry, error) {
 	store, ok := h.Audit.(customerTimeline)
 	if !ok {
 		return nil, errors.New("customers: history: the audit log cannot list events by target")
 	}
-	events, err := store.Timeline(ctx, customerTarget, idString(clientID), timelineLength)
+	entries, err := store.Timeline(ctx, customerTarget, idString(clientID), limit)
 	if err != nil {
 		return nil, fmt.Errorf("customers: history: %w", err)
 	}
+	return entries, nil
+}
+
+// timelineView is the customer's console history as the page shows it, newest first. An
+// intent whose outcome is also listed is folded into it.
+func timelineView(entries []audit.TimelineEntry) []templates.CustomerEvent {
 	closed := map[int64]bool{}
-	for _, e := range events {
+	for _, e := range entries {
 		if e.IntentSeq != 0 {
 			closed[e.IntentSeq] = true
 		}
 	}
-	out := make([]templates.CustomerEvent, 0, len(events))
-	for _, e := range events {
+	out := make([]templates.CustomerEvent, 0, len(entries))
+	for _, e := range entries {
 		if e.Outcome == audit.OutcomePending && closed[e.Seq] {
 			continue
 		}
@@ -400,7 +423,7 @@ func (h *Handler) customerHistory(ctx context.Context, clientID int64) ([]templa
 			Action: e.Action.Describe(), Outcome: words, OutcomeClass: class, Reason: e.Reason,
 		})
 	}
-	return out, nil
+	return out
 }
 
 // historyOutcome is outcomeWords for a customer's timeline, where a pending intent that
