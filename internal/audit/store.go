@@ -233,6 +233,11 @@ func (s *Store) writeTx(ctx context.Context, events []Event) ([]Event, error) {
 	if err := conn.SendBatch(ctx, open).Close(); err != nil {
 		return nil, err
 	}
+	// The lock lasts until COMMIT only if BEGIN left the connection inside a transaction
+	// block; were the batch run as an implicit transaction, the lock would already be gone.
+	if status := conn.Conn().PgConn().TxStatus(); status != 'T' {
+		return nil, fmt.Errorf("append lock not held: connection transaction status %q after BEGIN", status)
+	}
 	if empty {
 		seq, prevHash = 0, zeroHash()
 	}
@@ -243,9 +248,6 @@ func (s *Store) writeTx(ctx context.Context, events []Event) ([]Event, error) {
 	inserts.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, inserts).Close(); err != nil {
 		return nil, err
-	}
-	if status := conn.Conn().PgConn().TxStatus(); status != 'I' {
-		return nil, fmt.Errorf("commit did not end the transaction (status %q)", status)
 	}
 	return out, nil
 }

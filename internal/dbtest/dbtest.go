@@ -74,36 +74,35 @@ func Main(m *testing.M) int {
 // returns its connection string.
 func URL(t testing.TB) string {
 	t.Helper()
-	h := current
-	if h == nil {
-		t.Fatal("dbtest: the package's TestMain must call dbtest.Main")
-	}
-	ctx := context.Background()
-	h.once.Do(func() { h.template, h.err = h.createTemplate(ctx) })
+	h := harnessOf(t)
+	h.once.Do(func() { h.template, h.err = h.createTemplate(context.Background()) })
 	if h.err != nil {
 		t.Fatalf("dbtest: template database: %v", h.err)
 	}
-	name := "t_" + randomName()
-	if err := h.exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, h.template)); err != nil {
-		t.Fatalf("dbtest: create database: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = h.exec(context.Background(), fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
-	})
-	return h.urlFor(name)
+	return h.database(t, "t_", " TEMPLATE "+h.template)
 }
 
 // Empty creates a fresh database with no migrations applied, dropped when the test ends,
 // and returns its connection string.
 func Empty(t testing.TB) string {
 	t.Helper()
-	h := current
-	if h == nil {
+	return harnessOf(t).database(t, "e_", "")
+}
+
+func harnessOf(t testing.TB) *harness {
+	t.Helper()
+	if current == nil {
 		t.Fatal("dbtest: the package's TestMain must call dbtest.Main")
 	}
-	ctx := context.Background()
-	name := "e_" + randomName()
-	if err := h.exec(ctx, "CREATE DATABASE "+name); err != nil {
+	return current
+}
+
+// database creates a database named with prefix (and the CREATE DATABASE options given),
+// drops it when the test ends, and returns its connection string.
+func (h *harness) database(t testing.TB, prefix, options string) string {
+	t.Helper()
+	name := prefix + randomName()
+	if err := h.exec(context.Background(), "CREATE DATABASE "+name+options); err != nil {
 		t.Fatalf("dbtest: create database: %v", err)
 	}
 	t.Cleanup(func() {

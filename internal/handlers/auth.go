@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"net/mail"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -84,7 +83,7 @@ func (h *Handler) handleLogin(c echo.Context) error {
 	if reason != "" {
 		if op.ID != 0 {
 			attempt.Actor = audit.Actor{OperatorID: op.ID, Email: op.Email, Role: string(op.Role)}
-			attempt.Target.ID = idString(op.ID)
+			attempt.Target.ID, attempt.Target.Label = idString(op.ID), op.Email
 		}
 		attempt.Detail = audit.DetailJSON(map[string]string{"reason": reason})
 		if _, err := h.Audit.Append(ctx, attempt); err != nil {
@@ -166,10 +165,6 @@ const notAnEmail = "(not an e-mail address)"
 // plausibleEmail reports whether s is a bare e-mail address with a dotted domain, as every
 // operator's is; anything else typed as a sign-in name is not kept.
 func plausibleEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s {
-		return false
-	}
 	at := strings.LastIndexByte(s, '@')
-	return at > 0 && strings.Contains(s[at+1:], ".")
+	return bareAddress(s) && at > 0 && strings.Contains(s[at+1:], ".")
 }

@@ -263,4 +263,11 @@ func TestPasswordTypedAsEmailIsNotStored(t *testing.T) {
 	if ev, _ := e.lastEvent(audit.ActionSignInFailed); ev.Actor.Email != "typo@example.com" {
 		t.Fatalf("failed sign-in for an address recorded as %q", ev.Actor.Email)
 	}
+	// An operator whose address has no dotted domain (the command line accepts one) is
+	// still named in full: the name matched an operator, so it is not a password.
+	e.operator("desk@localhost", operators.RoleSupport)
+	b.login("desk@localhost", "wrong-password-2")
+	if ev, _ := e.lastEvent(audit.ActionSignInFailed); ev.Actor.Email != "desk@localhost" || ev.Target.Label != "desk@localhost" {
+		t.Fatalf("failed sign-in of operator desk@localhost recorded as %q / %q", ev.Actor.Email, ev.Target.Label)
+	}
 }

@@ -397,7 +397,7 @@ func pinDeviceRefusal(v templates.CustomerAction) string {
 	if v.KnownDeviceID != "" && v.KnownDeviceID != v.DeviceID {
 		msg += " (here " + v.KnownDeviceID + ")"
 	}
-	name := deviceRuleSetting()
+	name := v.DeviceRuleSetting
 	msg += ", and the setting “" + name + "” is off in this workspace. Nothing was sent. " +
 		"Check the device id with the customer: it must be the one their app shows on the device they registered with. " +
 		"If they changed phones, an admin can turn “" + name + "” on in the RaaS settings — the new device then takes over the PIN."

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"regexp"
 	"slices"
 	"strconv"
@@ -77,7 +76,7 @@ type searchPlan struct {
 func classifyQuery(q string) searchPlan {
 	switch {
 	case strings.Contains(q, "@"):
-		if a, err := mail.ParseAddress(q); err == nil && a.Address == q {
+		if bareAddress(q) {
 			return searchPlan{kind: queryEmail}
 		}
 	case uuidPattern.MatchString(q):
@@ -459,7 +458,7 @@ func customerDetails(p *synerise.Profile) templates.CustomerDetails {
 	}
 	fields := profileFields(p)
 	for _, f := range profileLabels {
-		d.Basic = append(d.Basic, templates.CustomerField{Label: f.label, Value: fieldValueWords(f.name, fields[f.name])})
+		d.Basic = append(d.Basic, templates.CustomerField{Label: f.label, Value: fieldWords(f.name, fields[f.name])})
 	}
 	if t, ok := p.LastActivity(); ok {
 		d.Basic = append(d.Basic, templates.CustomerField{Label: "Last activity (UTC)", Value: t.UTC().Format(customerTimeUTC)})
@@ -477,14 +476,6 @@ func customerDetails(p *synerise.Profile) templates.CustomerDetails {
 		d.Attributes = append(d.Attributes, templates.CustomerField{Label: k, Value: attributeText(p.Attributes[k])})
 	}
 	return d
-}
-
-// fieldValueWords is a stored basic-info value as the customer page shows it.
-func fieldValueWords(name, v string) string {
-	if name == "sex" {
-		return sexWords(v)
-	}
-	return v
 }
 
 // profileFields are the basic-info text fields of a profile by their Synerise names.

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"net/mail"
 	"strconv"
 	"strings"
 	"unicode"
@@ -28,6 +29,13 @@ func checkText(s string, max int) string {
 // checkMultiline is checkText for text areas: line breaks are allowed.
 func checkMultiline(s string, max int) string {
 	return checkText(strings.NewReplacer("\r\n", " ", "\n", " ").Replace(s), max)
+}
+
+// bareAddress reports whether s is exactly one e-mail address, with no display name or
+// angle brackets: "ann@example.com", not "Ann <ann@example.com>".
+func bareAddress(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
 }
 
 func idString(id int64) string { return strconv.FormatInt(id, 10) }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
 
@@ -50,7 +49,7 @@ func (h *Handler) handleOperatorCreate(c echo.Context) error {
 	errs := templates.FieldErrors{}
 	if msg := checkText(form.Email, 254); msg != "" {
 		errs["email"] = "E-mail " + msg + "."
-	} else if a, err := mail.ParseAddress(form.Email); err != nil || a.Address != form.Email {
+	} else if !bareAddress(form.Email) {
 		errs["email"] = "Enter an e-mail address such as ann@example.com."
 	}
 	if msg := checkText(form.Name, 200); msg != "" {
