@@ -135,11 +135,42 @@ func TestCheckpointDetectsATruncatedTail(t *testing.T) {
 	if !errors.Is(err, ErrCheckpointMismatch) || !strings.Contains(err.Error(), "seq=10") || !strings.Contains(err.Error(), "cut from the tail") {
 		t.Fatalf("VerifyCheckpoint after truncation = %v", err)
 	}
-	// Cut and re-grown to the same length with other rows: the hash tells.
-	appendN(t, s, 3)
+	// Cut and re-grown to the same length with other rows by a writer that reads the head
+	// it finds (another process): the hash tells.
+	appendN(t, NewStore(pool), 3)
 	mustVerifyIntact(t, s, 10)
 	if err := s.VerifyCheckpoint(ctx, cp, nil); !errors.Is(err, ErrCheckpointMismatch) || !strings.Contains(err.Error(), "rewritten") {
 		t.Fatalf("VerifyCheckpoint after a rewrite = %v", err)
+	}
+}
+
+// A tail cut while a console runs shows in the chain itself: the console goes on from the
+// last row it wrote, so the rows removed are a gap the next append makes visible.
+func TestTruncatedTailUnderARunningWriterLeavesAGap(t *testing.T) {
+	pool := dbtest.New(t)
+	s := NewStore(pool)
+	ctx := context.Background()
+	appendN(t, s, 10)
+	conn := adminConn(t, pool)
+	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "DELETE FROM audit_events WHERE seq > 7"); err != nil {
+		t.Fatal(err)
+	}
+	next, err := s.Append(ctx, sampleEvent(11))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Seq != 11 {
+		t.Fatalf("the append after the cut got seq %d, want 11", next.Seq)
+	}
+	rep, err := s.Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Intact() || rep.First.Seq != 8 || !strings.Contains(rep.First.Problem, "seq 7 is followed by seq 11") {
+		t.Fatalf("verify after a cut under a running writer: %s", rep)
 	}
 }
 

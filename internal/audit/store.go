@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -30,7 +32,8 @@ const eventColumns = `seq, occurred_at, actor_id, actor_email, actor_role, actio
 type Store struct {
 	pool  *pgxpool.Pool
 	clock func() time.Time
-	group group // concurrent appends share transactions (group.go)
+	group group     // concurrent appends share transactions (group.go)
+	head  knownHead // the last row written here, while nothing else is known to follow it
 }
 
 // Option configures a Store.
@@ -168,6 +171,7 @@ func (s *Store) CloseStaleIntents(ctx context.Context, olderThan time.Duration) 
 					return fmt.Errorf("intent %d: %w", intent.Seq, err)
 				}
 			}
+			s.head.forget()
 			if _, err := s.appendLocked(ctx, tx, events); err != nil {
 				return err
 			}
@@ -200,13 +204,14 @@ func (s *Store) write(ctx context.Context, events []Event) ([]Event, error) {
 	return s.commit(ctx, &groupWrite{events: events})
 }
 
-// writeTx appends prepared events in one transaction under the append lock, in two round
-// trips to PostgreSQL instead of five: the first opens the transaction, takes the lock and
-// reads the head; the second inserts the rows and commits. The statements of a batch run in
-// order, each with its own snapshot, so the head is read after the lock is granted and sees
-// every append committed before. After an error the connection may still be inside the
-// transaction; the pool closes such a connection on Release, which rolls it back and frees
-// the lock.
+// writeTx appends prepared events in one transaction under the append lock. When this
+// Store knows the head (it wrote the last row it saw), that is one round trip to
+// PostgreSQL: BEGIN, the lock, the inserts chained after the known head, and COMMIT go in
+// one pipelined batch. seq is the table's primary key, so if another process appended in
+// the meantime the first insert collides with its row, nothing is written, and the append
+// is made again the long way (writeAfterHead). After any other error the connection may
+// still be inside the transaction; the pool closes such a connection on Release, which
+// rolls it back and frees the lock.
 func (s *Store) writeTx(ctx context.Context, events []Event) ([]Event, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -214,14 +219,61 @@ func (s *Store) writeTx(ctx context.Context, events []Event) ([]Event, error) {
 	}
 	defer conn.Release()
 
+	seq, prevHash, known := s.head.get()
+	s.head.forget() // until this write ends well
+	if known {
+		out, batch, err := s.chain(seq, prevHash, events)
+		if err != nil {
+			return nil, err
+		}
+		batch.Queue("COMMIT")
+		err = conn.SendBatch(ctx, prependOpen(batch)).Close()
+		if err == nil {
+			s.head.set(out[len(out)-1])
+			return out, nil
+		}
+		if !isSeqTaken(err) {
+			return nil, err
+		}
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			return nil, err
+		}
+	}
+	out, err := s.writeAfterHead(ctx, conn.Conn(), events)
+	if err != nil {
+		return nil, err
+	}
+	s.head.set(out[len(out)-1])
+	return out, nil
+}
+
+// prependOpen returns a batch that begins the transaction and takes the append lock before
+// the statements of b.
+func prependOpen(b *pgx.Batch) *pgx.Batch {
+	open := &pgx.Batch{}
+	open.Queue("BEGIN")
+	open.Queue("SELECT pg_advisory_xact_lock($1)", lockKey)
+	open.QueuedQueries = append(open.QueuedQueries, b.QueuedQueries...)
+	return open
+}
+
+// isSeqTaken reports whether err is an insert refused because its seq exists already.
+func isSeqTaken(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "audit_events_pkey"
+}
+
+// writeAfterHead appends events in two round trips: the first opens the transaction, takes
+// the lock and reads the head; the second inserts the rows and commits. The statements of
+// a batch run in order, each with its own snapshot, so the head is read after the lock is
+// granted and sees every append committed before.
+func (s *Store) writeAfterHead(ctx context.Context, conn *pgx.Conn, events []Event) ([]Event, error) {
 	var (
 		seq      int64
 		prevHash []byte
 		empty    bool
 	)
 	open := &pgx.Batch{}
-	open.Queue("BEGIN")
-	open.Queue("SELECT pg_advisory_xact_lock($1)", lockKey)
 	open.Queue(headQuery).QueryRow(func(row pgx.Row) error {
 		err := row.Scan(&seq, &prevHash)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -230,12 +282,12 @@ func (s *Store) writeTx(ctx context.Context, events []Event) ([]Event, error) {
 		}
 		return err
 	})
-	if err := conn.SendBatch(ctx, open).Close(); err != nil {
+	if err := conn.SendBatch(ctx, prependOpen(open)).Close(); err != nil {
 		return nil, err
 	}
 	// The lock lasts until COMMIT only if BEGIN left the connection inside a transaction
 	// block; were the batch run as an implicit transaction, the lock would already be gone.
-	if status := conn.Conn().PgConn().TxStatus(); status != 'T' {
+	if status := conn.PgConn().TxStatus(); status != 'T' {
 		return nil, fmt.Errorf("append lock not held: connection transaction status %q after BEGIN", status)
 	}
 	if empty {
@@ -250,6 +302,32 @@ func (s *Store) writeTx(ctx context.Context, events []Event) ([]Event, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// knownHead is the last row this Store wrote, from which the next append may chain
+// without reading the head back.
+type knownHead struct {
+	mu   sync.Mutex
+	seq  int64
+	hash []byte
+}
+
+func (h *knownHead) get() (int64, []byte, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq, h.hash, h.hash != nil
+}
+
+func (h *knownHead) set(last Event) {
+	h.mu.Lock()
+	h.seq, h.hash = last.Seq, last.Hash
+	h.mu.Unlock()
+}
+
+func (h *knownHead) forget() {
+	h.mu.Lock()
+	h.seq, h.hash = 0, nil
+	h.mu.Unlock()
 }
 
 // appendLocked chains prepared events after the current head and inserts them. tx must

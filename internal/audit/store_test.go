@@ -7,8 +7,12 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/raas-console/console/internal/dbtest"
 )
@@ -411,4 +415,65 @@ func outcomesOf(t *testing.T, s *Store, intentSeq int64) []Event {
 		}
 	}
 	return out
+}
+
+// headReads counts the statements that read the chain's head.
+type headReads struct{ n atomic.Int64 }
+
+func (h *headReads) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (h *headReads) TraceBatchQuery(_ context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	if data.SQL == headQuery {
+		h.n.Add(1)
+	}
+}
+
+func (h *headReads) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+func (h *headReads) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if data.SQL == headQuery {
+		h.n.Add(1)
+	}
+	return ctx
+}
+
+func (h *headReads) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// An append chains after the row its Store wrote last without reading the head back; when
+// another process appended in between, it notices and chains after that one instead.
+func TestAppendChainsAfterItsOwnLastRow(t *testing.T) {
+	pool := dbtest.New(t)
+	cfg := pool.Config().Copy()
+	reads := &headReads{}
+	cfg.ConnConfig.Tracer = reads
+	traced, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(traced.Close)
+	s, other := NewStore(traced), NewStore(secondPool(t, pool))
+	ctx := context.Background()
+
+	appendN(t, s, 5)
+	if got := reads.n.Load(); got != 1 {
+		t.Fatalf("5 appends read the head %d times, want once (the first)", got)
+	}
+	appendN(t, other, 2) // seq 6 and 7, unknown to s
+	last, err := s.Append(ctx, sampleEvent(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.Seq != 8 || reads.n.Load() != 2 {
+		t.Fatalf("after another writer: seq %d with %d head reads, want seq 8 and 2 reads", last.Seq, reads.n.Load())
+	}
+	appendN(t, s, 2)
+	if got := reads.n.Load(); got != 2 {
+		t.Fatalf("appends after the catch-up read the head %d times in all, want 2", got)
+	}
+	mustVerifyIntact(t, s, 10)
+	if st := traced.Stat(); st.TotalConns() != 1 {
+		t.Fatalf("%d connections opened; the refused attempt should roll back and keep its connection", st.TotalConns())
+	}
 }

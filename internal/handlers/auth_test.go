@@ -208,6 +208,28 @@ func TestDisableAndRoleChangeEndSessions(t *testing.T) {
 	}
 }
 
+// A change made straight in the operators table, which ends no session, still ends the
+// operator's session at the next request.
+func TestSessionEndsWhenOperatorChangedInTheTable(t *testing.T) {
+	for _, change := range []string{"disabled = true", "role = 'admin'"} {
+		e := newEnv(t)
+		b, op := e.signedIn(operators.RoleSupport)
+		if res := b.get("/customers"); res.StatusCode != http.StatusOK {
+			t.Fatalf("before %s: %d", change, res.StatusCode)
+		}
+		if _, err := e.pool.Exec(context.Background(), `UPDATE operators SET `+change+` WHERE id = $1`, op.ID); err != nil {
+			t.Fatal(err)
+		}
+		if res := b.get("/customers"); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("session survived %s: %d", change, res.StatusCode)
+		}
+		var left int
+		if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM sessions WHERE operator_id = $1`, op.ID).Scan(&left); err != nil || left != 0 {
+			t.Fatalf("after %s: %d sessions left (%v)", change, left, err)
+		}
+	}
+}
+
 func TestSecurityHeaders(t *testing.T) {
 	e := newEnv(t)
 	res := e.browser().get("/login")

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -141,8 +140,9 @@ func sameOrigin(origin string, r *http.Request) bool {
 	return o == r.Host
 }
 
-// loadOperator puts the signed-in operator in the context. A session whose operator is
-// gone, disabled or has another role than at sign-in is ended on the spot.
+// loadOperator puts the signed-in operator in the context, as read with the session in one
+// query. A session whose operator is gone, disabled or has another role than at sign-in is
+// ended on the spot.
 func (h *Handler) loadOperator(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if strings.HasPrefix(c.Request().URL.Path, "/static/") || c.Request().URL.Path == "/healthz" {
@@ -152,23 +152,20 @@ func (h *Handler) loadOperator(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		id, ok := sess.Values[session.OperatorKey].(int64)
-		if !ok {
+		if _, ok := sess.Values[session.OperatorKey].(int64); !ok {
 			return next(c)
 		}
-		op, err := h.Operators.ByID(c.Request().Context(), id)
-		if err != nil && !errors.Is(err, operators.ErrNotFound) {
-			return err
-		}
+		found, ok := session.SignedIn(sess)
 		role, _ := sess.Values["role"].(string)
-		if err != nil || op.Disabled || string(op.Role) != role {
+		if !ok || found.Disabled || found.Role != role {
 			sess.Options.MaxAge = -1
 			if err := h.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
 				return err
 			}
 			return next(c)
 		}
-		c.Set(ctxOperator, &op)
+		c.Set(ctxOperator, &operators.Operator{ID: found.ID, Email: found.Email, Name: found.Name,
+			Role: operators.Role(found.Role), Disabled: found.Disabled})
 		return next(c)
 	}
 }

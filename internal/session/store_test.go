@@ -155,3 +155,58 @@ func TestForgedCookieIsIgnored(t *testing.T) {
 		t.Fatal("tampered cookie accepted")
 	}
 }
+
+func TestOperatorIsReadWithTheSession(t *testing.T) {
+	c := &clock{t: time.Now()}
+	pool := dbtest.New(t)
+	if _, err := pool.Exec(t.Context(), `INSERT INTO operators (email, name, role, password_hash) VALUES ('a@example.com','A','admin','h')`); err != nil {
+		t.Fatal(err)
+	}
+	s := session.NewStore(pool, session.Options{Secret: []byte(strings.Repeat("s", 32)),
+		IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour, Now: c.Now})
+	cookie := signIn(t, s)
+	signedIn := func() (session.Operator, bool) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(cookie)
+		sess, err := s.Get(r, s.CookieName())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return session.SignedIn(sess)
+	}
+	op, ok := signedIn()
+	if want := (session.Operator{ID: 1, Email: "a@example.com", Name: "A", Role: "admin"}); !ok || op != want {
+		t.Fatalf("operator read with the session = %+v, %v; want %+v", op, ok, want)
+	}
+	// A change made straight in the table, which ends no session, is seen on the next load.
+	if _, err := pool.Exec(t.Context(), `UPDATE operators SET disabled = true, role = 'auditor' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if op, ok := signedIn(); !ok || !op.Disabled || op.Role != "auditor" {
+		t.Fatalf("after the change: %+v, %v; want disabled auditor", op, ok)
+	}
+
+	// The operator read with a session is not saved into it.
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(cookie)
+	w := httptest.NewRecorder()
+	sess, _ := s.Get(r, s.CookieName())
+	sess.Values["note"] = "kept"
+	if err := s.Save(r, w, sess); err != nil {
+		t.Fatal(err)
+	}
+	var data string
+	if err := pool.QueryRow(t.Context(), `SELECT data::text FROM sessions`).Scan(&data); err != nil {
+		t.Fatal(err)
+	}
+	if data != `{"note": "kept"}` {
+		t.Fatalf("session data saved as %s", data)
+	}
+
+	// A session without an operator has none.
+	anon := httptest.NewRequest("GET", "/", nil)
+	fresh, _ := s.Get(anon, s.CookieName())
+	if op, ok := session.SignedIn(fresh); ok {
+		t.Fatalf("a new session reports operator %+v", op)
+	}
+}
