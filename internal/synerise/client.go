@@ -32,6 +32,10 @@ const (
 	DefaultBreakerFailures = 5
 	DefaultBreakerCooldown = 30 * time.Second
 	DefaultMaxResponseSize = 4 << 20
+	// DefaultIdleConns is how many connections to Synerise the default transport keeps
+	// open between calls. net/http keeps two per host, so under concurrent calls every
+	// connection beyond two was closed after its call and another one dialled.
+	DefaultIdleConns = 128
 	apiVersion             = "4.4"
 )
 
@@ -99,7 +103,7 @@ type Client struct {
 type Option func(*Client) error
 
 // WithTransport sets the RoundTripper that finally talks to the network
-// (default: a clone of http.DefaultTransport).
+// (default: a clone of http.DefaultTransport keeping DefaultIdleConns idle connections).
 func WithTransport(base http.RoundTripper) Option {
 	return func(c *Client) error {
 		if base == nil {
@@ -243,7 +247,9 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 		}
 	}
 	if c.base == nil {
-		c.base = http.DefaultTransport.(*http.Transport).Clone()
+		base := http.DefaultTransport.(*http.Transport).Clone()
+		base.MaxIdleConns, base.MaxIdleConnsPerHost = DefaultIdleConns, DefaultIdleConns
+		c.base = base
 	}
 	c.breaker = newBreaker(c.breakerMax, c.breakerPause, c.clock)
 	c.plainRT = &retryTransport{

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -336,5 +339,49 @@ func TestHungUpstreamEndsAtDeadlineWithoutLeaks(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before+2 {
 		buf := make([]byte, 1<<16)
 		t.Errorf("goroutines: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// Concurrent calls reuse their connections: the client keeps as many idle connections to
+// Synerise as it had calls in flight, instead of net/http's two per host.
+func TestConcurrentCallsReuseConnections(t *testing.T) {
+	u := newUpstream(t)
+	const calls = 16
+	var arrived sync.WaitGroup // each call answers once all are open at once
+	u.handle("GET /v4/clients/{id}", func(w http.ResponseWriter, r *http.Request) {
+		arrived.Done()
+		arrived.Wait()
+		writeJSON(w, 200, map[string]any{"clientId": 1})
+	})
+	var dialled atomic.Int32
+	srv := httptest.NewUnstartedServer(u.mux)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dialled.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := NewClient(srv.URL, testAPIKey, WithClock(u.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	round := func() {
+		arrived.Add(calls)
+		var done sync.WaitGroup
+		for range calls {
+			done.Go(func() {
+				if _, err := c.Profiles.Get(context.Background(), 1); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		done.Wait()
+	}
+	round()
+	first := dialled.Load()
+	round()
+	if again := dialled.Load() - first; again != 0 {
+		t.Fatalf("the second round of %d concurrent calls opened %d new connections (first round: %d); idle connections were closed", calls, again, first)
 	}
 }
