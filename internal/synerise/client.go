@@ -36,7 +36,7 @@ const (
 	// open between calls. net/http keeps two per host, so under concurrent calls every
 	// connection beyond two was closed after its call and another one dialled.
 	DefaultIdleConns = 128
-	apiVersion             = "4.4"
+	apiVersion       = "4.4"
 )
 
 // Observer receives one observation per logical operation (e.g. "profiles.get_by_email"),
