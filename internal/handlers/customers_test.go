@@ -506,3 +506,41 @@ func TestSandboxOutboxPage(t *testing.T) {
 		t.Errorf("outbox outside sandbox mode: %d", res.StatusCode)
 	}
 }
+
+// viewsRefused is the audit log with customer views refused.
+type viewsRefused struct{ *audit.Store }
+
+func (v viewsRefused) Append(ctx context.Context, e audit.Event) (audit.Event, error) {
+	if e.Action == audit.ActionCustomerView {
+		return audit.Event{}, errors.New("audit: append event: connection refused")
+	}
+	return v.Store.Append(ctx, e)
+}
+
+// The page is rendered while the view is being recorded, but nothing of it is sent unless
+// the view is recorded, and it shows the time the view was recorded with.
+func TestCustomerPageWaitsForItsViewToBeRecorded(t *testing.T) {
+	refused := newEnv(t, func(d *handlers.Deps) { d.Audit = viewsRefused{d.Audit.(*audit.Store)} })
+	b, _ := refused.signedIn(operators.RoleSupport)
+	res := b.get("/customers/" + annaID)
+	page := body(res)
+	if res.StatusCode != http.StatusServiceUnavailable || strings.Contains(page, annaMail) || strings.Contains(page, "Warszawa") {
+		t.Fatalf("a view that could not be recorded: %d\n%s", res.StatusCode, page)
+	}
+
+	e := newEnv(t)
+	b, _ = e.signedIn(operators.RoleSupport)
+	e.clock.Add(-400 * 24 * time.Hour) // the console's clock is off from the audit log's
+	page = body(b.get("/customers/" + annaID))
+	ev, ok := e.lastEvent(audit.ActionCustomerView)
+	if !ok {
+		t.Fatal("the view was not recorded")
+	}
+	recorded := ev.Time.UTC().Format("2006-01-02 15:04:05")
+	if !strings.Contains(page, recorded) {
+		t.Fatalf("the page does not show the recorded time %s", recorded)
+	}
+	if guessed := e.clock.Now().UTC().Format("2006-01-02"); strings.Contains(page, guessed) {
+		t.Fatalf("the page shows the console's own time (%s) instead of the recorded one", guessed)
+	}
+}
