@@ -146,6 +146,50 @@ func startConsole(ctx context.Context, bin, dbURL, simURL, dataDir, logLevel, lo
 	}
 }
 
+// startSimulator runs `console simulator` as a process of its own, as Synerise is for the
+// console, and waits until it accepts connections.
+func startSimulator(ctx context.Context, bin string, seed int64, customers int, latency time.Duration, logPath string) (*consoleProc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.Command(bin, "simulator", "-addr", addr, "-seed", strconv.FormatInt(seed, 10),
+		"-customers", strconv.Itoa(customers), "-latency", latency.String())
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s simulator: %w", bin, err)
+	}
+	p := &consoleProc{cmd: cmd, url: "http://" + addr, log: logf, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	start := time.Now()
+	for {
+		select {
+		case err := <-p.done:
+			logf.Close()
+			return nil, fmt.Errorf("simulator exited before it was ready (%v); see %s", err, logPath)
+		case <-ctx.Done():
+			p.stop()
+			return nil, ctx.Err()
+		default:
+		}
+		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			conn.Close()
+			return p, nil
+		}
+		if time.Since(start) > time.Minute {
+			p.stop()
+			return nil, errors.New("simulator not accepting connections after a minute; see " + logPath)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // stop ends the console gracefully (SIGTERM) and waits for it.
 func (p *consoleProc) stop() {
 	if p == nil || p.cmd.Process == nil {

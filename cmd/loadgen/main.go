@@ -61,6 +61,7 @@ type config struct {
 	maxInFlight  int
 	logLevel     string
 	timeout      time.Duration
+	simInProcess bool
 }
 
 func main() {
@@ -71,6 +72,7 @@ func main() {
 	flag.StringVar(&cfg.simURL, "sim-url", "", "with -url: the simulator the console talks to (started with the same -seed and -customers)")
 	flag.BoolVar(&cfg.keepDB, "keep-db", false, "keep the run's database afterwards")
 	flag.BoolVar(&cfg.throwaway, "throwaway-db", false, "private cluster only: fsync and synchronous commit off (not what production runs)")
+	flag.BoolVar(&cfg.simInProcess, "sim-in-process", false, "serve the simulator from the load generator's process instead of its own; the direct requests then skip the hop between processes that the console's calls pay")
 	flag.DurationVar(&cfg.simLatency, "sim-latency", 0, "latency the simulator adds to every request")
 	flag.IntVar(&cfg.customers, "customers", simulator.DefaultCustomers, "customers in the simulator")
 	flag.Int64Var(&cfg.seed, "seed", 0, "simulator seed")
@@ -134,6 +136,7 @@ type env struct {
 	cfg        config
 	base       string
 	pid        int
+	simPID     int // the simulator process, 0 when it runs in this one
 	support    []*operator
 	auditor    *operator
 	sim        *simClient
@@ -155,21 +158,37 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	transport := &http.Transport{MaxIdleConns: 0, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute, DisableCompression: true}
 	simTransport := &http.Transport{MaxIdleConns: 0, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute, DisableCompression: true}
 
-	// The simulator: in this process, unless the console under test is external.
+	// The simulator: a process of its own (the console binary's `simulator` command), or
+	// this process with -sim-in-process, unless the console under test is external. The
+	// customers are listed from a simulator built here with the same seed.
 	sim := simulator.New(simulator.Options{Seed: cfg.seed, Customers: cfg.customers, Latency: cfg.simLatency})
-	simURL := cfg.simURL
-	if cfg.consoleURL == "" {
+	simURL, simPID := cfg.simURL, 0
+	switch {
+	case cfg.consoleURL != "":
+		if simURL == "" || cfg.dbURL == "" {
+			return fmt.Errorf("-url needs DATABASE_URL (the console's database) and -sim-url")
+		}
+	case cfg.simInProcess:
 		srv, err := simulator.Serve(sim, "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
 		simURL = srv.URL
-	} else if simURL == "" || cfg.dbURL == "" {
-		return fmt.Errorf("-url needs DATABASE_URL (the console's database) and -sim-url")
+	default:
+		bin, err := filepath.Abs(cfg.consoleBin)
+		if err != nil {
+			return err
+		}
+		proc, err := startSimulator(ctx, bin, cfg.seed, cfg.customers, cfg.simLatency, filepath.Join(os.TempDir(), "loadgen-simulator.log"))
+		if err != nil {
+			return err
+		}
+		defer proc.stop()
+		simURL, simPID = proc.url, proc.cmd.Process.Pid
 	}
 
-	e := &env{cfg: cfg, out: out, customers: customersOf(sim, cfg.customers)}
+	e := &env{cfg: cfg, out: out, customers: customersOf(sim, cfg.customers), simPID: simPID}
 	for _, c := range e.customers {
 		if c.email != "" {
 			e.withEmail = append(e.withEmail, c)
@@ -179,8 +198,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, "# loadgen %s\n\n", time.Now().UTC().Format(time.RFC3339))
-	fmt.Fprintf(out, "machine: %d CPUs (%s), GOMAXPROCS %d; simulator: %d customers (%d with e-mail, %d resettable), latency %s\n\n",
-		runtime.NumCPU(), cpuModel(), runtime.GOMAXPROCS(0), len(e.customers), len(e.withEmail), len(e.resettable), cfg.simLatency)
+	where := "its own process"
+	if simPID == 0 {
+		where = "the load generator's process"
+	}
+	fmt.Fprintf(out, "machine: %d CPUs (%s), GOMAXPROCS %d; simulator in %s: %d customers (%d with e-mail, %d resettable), latency %s\n\n",
+		runtime.NumCPU(), cpuModel(), runtime.GOMAXPROCS(0), where, len(e.customers), len(e.withEmail), len(e.resettable), cfg.simLatency)
 
 	// The database and the console.
 	dbURL := cfg.dbURL
@@ -323,9 +346,16 @@ func (e *env) runPhase(ctx context.Context, phase string) (phaseResult, error) {
 	}
 	r.peakIsPhase = e.pid > 0 && resetPeak(e.pid)
 	before := e.viewRows(ctx)
-	c0, p0, s0 := cpuTime(e.pid), backendsCPU(e.dbName), cpuTime(os.Getpid())
+	self := func() time.Duration {
+		d := cpuTime(os.Getpid())
+		if e.simPID > 0 {
+			d += cpuTime(e.simPID)
+		}
+		return d
+	}
+	c0, p0, s0 := cpuTime(e.pid), backendsCPU(e.dbName), self()
 	r.elapsed, r.dropped = runAtRate(ctx, r.rate, e.cfg.duration, e.cfg.maxInFlight, fire)
-	r.consoleCPU, r.pgCPU, r.selfCPU = cpuTime(e.pid)-c0, backendsCPU(e.dbName)-p0, cpuTime(os.Getpid())-s0
+	r.consoleCPU, r.pgCPU, r.selfCPU = cpuTime(e.pid)-c0, backendsCPU(e.dbName)-p0, self()-s0
 	r.auditRows = e.viewRows(ctx) - before
 	for _, s := range r.rec.summaries(r.elapsed) {
 		if s.Action == "view" || s.Action == "view via console" {
