@@ -261,6 +261,25 @@ func cpuTime(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
+// machineCPU reads the first line of /proc/stat: CPU time spent busy (user, nice, system,
+// irq, softirq) and stolen by the hypervisor, summed over all CPUs.
+func machineCPU() (busy, steal time.Duration) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	ticks := func(i int) time.Duration {
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		return time.Duration(n) * time.Second / 100 // USER_HZ
+	}
+	return ticks(1) + ticks(2) + ticks(3) + ticks(6) + ticks(7), ticks(8)
+}
+
 // backendsCPU is the CPU used by the PostgreSQL backends serving database db (their
 // process titles name it): what the console's queries cost the server.
 func backendsCPU(db string) time.Duration {

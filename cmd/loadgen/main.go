@@ -309,6 +309,7 @@ type phaseResult struct {
 	// CPU used during the phase: the console process, the PostgreSQL backends of its
 	// database, and this process (load generation and, unless external, the simulator).
 	consoleCPU, pgCPU, selfCPU time.Duration
+	machineCPU, stolenCPU      time.Duration // all CPUs, busy and stolen by the hypervisor
 	requests                   int
 }
 
@@ -354,8 +355,11 @@ func (e *env) runPhase(ctx context.Context, phase string) (phaseResult, error) {
 		return d
 	}
 	c0, p0, s0 := cpuTime(e.pid), backendsCPU(e.dbName), self()
+	m0, st0 := machineCPU()
 	r.elapsed, r.dropped = runAtRate(ctx, r.rate, e.cfg.duration, e.cfg.maxInFlight, fire)
 	r.consoleCPU, r.pgCPU, r.selfCPU = cpuTime(e.pid)-c0, backendsCPU(e.dbName)-p0, self()-s0
+	m1, st1 := machineCPU()
+	r.machineCPU, r.stolenCPU = m1-m0, st1-st0
 	r.auditRows = e.viewRows(ctx) - before
 	for _, s := range r.rec.summaries(r.elapsed) {
 		if s.Action == "view" || s.Action == "view via console" {
@@ -549,6 +553,10 @@ func (e *env) report(ctx context.Context, results []phaseResult) {
 			}
 			fmt.Fprintf(out, "CPU per console request: console %s, PostgreSQL backends %s, load generator + simulator %s (console %.0f%% of a core)\n\n",
 				per(r.consoleCPU), per(r.pgCPU), per(r.selfCPU), 100*r.consoleCPU.Seconds()/r.elapsed.Seconds())
+			cores := func(d time.Duration) float64 { return d.Seconds() / r.elapsed.Seconds() }
+			others := max(0, r.machineCPU-r.consoleCPU-r.pgCPU-r.selfCPU)
+			fmt.Fprintf(out, "machine during the phase: %.2f of %d cores busy (%.2f of them by other processes: PostgreSQL's background writers, anything else running); %.2f cores stolen by the hypervisor for other machines\n\n",
+				cores(r.machineCPU), runtime.NumCPU(), cores(others), cores(r.stolenCPU))
 		}
 		fmt.Fprintf(out, "audit: %d customer.view rows written for %d successful views (lost: %d)\n\n", r.auditRows, r.viewsOK, max(0, int64(r.viewsOK)-r.auditRows))
 		totalViews += r.viewsOK
