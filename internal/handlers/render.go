@@ -11,10 +11,14 @@ import (
 	"github.com/raas-console/console/web/templates"
 )
 
+// pageBufferSize is the room a page is rendered into before the buffer has to grow.
+const pageBufferSize = 16 << 10
+
 // render writes a templ component with a status: the one way handlers answer with HTML.
 func render(c echo.Context, status int, comp templ.Component) error {
-	var buf bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+	// Most pages are 5–20 kB: one allocation instead of doubling from 64 bytes.
+	buf := bytes.NewBuffer(make([]byte, 0, pageBufferSize))
+	if err := comp.Render(c.Request().Context(), buf); err != nil {
 		return err
 	}
 	return c.HTMLBlob(status, buf.Bytes())
