@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/net/html"
 
@@ -17,7 +18,7 @@ import (
 	"github.com/raas-console/console/internal/password"
 )
 
-// operator is one signed-in person: their own cookie jar (session, CSRF) over a shared
+// operator is one signed-in person: their own cookies (session, CSRF) over a shared
 // transport.
 type operator struct {
 	email string
@@ -49,7 +50,7 @@ func createOperators(ctx context.Context, store *operators.Store, prefix string,
 
 // signIn signs an operator in through the login form, as a browser does.
 func signIn(ctx context.Context, base string, transport http.RoundTripper, email string, role operators.Role, ip string) (*operator, error) {
-	jar, _ := cookiejar.New(nil)
+	jar := &consoleJar{}
 	op := &operator{email: email, role: role, ip: ip, base: base, http: &http.Client{Jar: jar, Transport: transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if code, _, err := op.do(ctx, http.MethodGet, "/login", nil, false); err != nil || code != http.StatusOK {
@@ -93,8 +94,36 @@ func (op *operator) do(ctx context.Context, method, path string, form url.Values
 		return 0, nil, err
 	}
 	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	return res.StatusCode, b, err
+	buf := bytes.NewBuffer(make([]byte, 0, 16<<10)) // the console's pages are 5–20 kB
+	_, err = buf.ReadFrom(res.Body)
+	return res.StatusCode, buf.Bytes(), err
+}
+
+// consoleJar keeps one operator's cookies for the one console the generator talks to:
+// what net/http/cookiejar does for any number of sites, without its per-request cost
+// (a tenth of the generator's CPU), which the generator would otherwise take from the
+// console on the same machine. Expiry and paths do not matter here: the console's cookies
+// are all Path=/ and session-long, and a cookie it deletes (MaxAge < 0) is dropped.
+type consoleJar struct {
+	mu      sync.Mutex
+	cookies []*http.Cookie
+}
+
+func (j *consoleJar) SetCookies(_ *url.URL, set []*http.Cookie) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, c := range set {
+		j.cookies = slices.DeleteFunc(j.cookies, func(old *http.Cookie) bool { return old.Name == c.Name })
+		if c.MaxAge >= 0 && c.Value != "" {
+			j.cookies = append(j.cookies, &http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+}
+
+func (j *consoleJar) Cookies(*url.URL) []*http.Cookie {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.cookies)
 }
 
 // simClient calls the simulator straight, as the console's Synerise client does: a
