@@ -219,9 +219,7 @@ func (s *Store) writeTx(ctx context.Context, events []Event) ([]Event, error) {
 	}
 	defer conn.Release()
 
-	seq, prevHash, known := s.head.get()
-	s.head.forget() // until this write ends well
-	if known {
+	if seq, prevHash, known := s.head.take(); known { // forgotten until this write ends well
 		out, batch, err := s.chain(seq, prevHash, events)
 		if err != nil {
 			return nil, err
@@ -312,10 +310,13 @@ type knownHead struct {
 	hash []byte
 }
 
-func (h *knownHead) get() (int64, []byte, bool) {
+// take returns the known head and forgets it.
+func (h *knownHead) take() (seq int64, hash []byte, known bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.seq, h.hash, h.hash != nil
+	seq, hash, known = h.seq, h.hash, h.hash != nil
+	h.seq, h.hash = 0, nil
+	return seq, hash, known
 }
 
 func (h *knownHead) set(last Event) {

@@ -155,17 +155,16 @@ func (h *Handler) loadOperator(next echo.HandlerFunc) echo.HandlerFunc {
 		if _, ok := sess.Values[session.OperatorKey].(int64); !ok {
 			return next(c)
 		}
-		found, ok := session.SignedIn(sess)
+		op, ok := session.SignedIn(sess)
 		role, _ := sess.Values["role"].(string)
-		if !ok || found.Disabled || found.Role != role {
+		if !ok || op.Disabled || string(op.Role) != role {
 			sess.Options.MaxAge = -1
 			if err := h.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
 				return err
 			}
 			return next(c)
 		}
-		c.Set(ctxOperator, &operators.Operator{ID: found.ID, Email: found.Email, Name: found.Name,
-			Role: operators.Role(found.Role), Disabled: found.Disabled})
+		c.Set(ctxOperator, &op)
 		return next(c)
 	}
 }

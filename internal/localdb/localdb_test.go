@@ -2,7 +2,6 @@ package localdb_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,9 +26,6 @@ func TestClusterURLsConnect(t *testing.T) {
 		defer cancel()
 		c, err := localdb.Start(ctx, localdb.Options{Dir: tc.dir, Throwaway: true})
 		if err != nil {
-			if os.Getenv("CI") == "" && strings.Contains(err.Error(), "binaries not found") {
-				t.Skip(err)
-			}
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = c.Stop() })

@@ -11,10 +11,7 @@ import (
 	"time"
 
 	"github.com/raas-console/console/internal/config"
-	"github.com/raas-console/console/internal/database"
 	"github.com/raas-console/console/internal/dbtest"
-	"github.com/raas-console/console/internal/operators"
-	"github.com/raas-console/console/internal/password"
 	"github.com/raas-console/console/internal/server"
 	"github.com/raas-console/console/internal/synerise/simulator"
 )
@@ -53,15 +50,7 @@ func TestServeAppliesMaxInFlight(t *testing.T) {
 		t.Fatal("console not serving after 30s")
 	}
 
-	pool, err := database.Open(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	hash, _ := password.Hash("in-flight-password-2026")
-	if _, err := operators.NewStore(pool).Create(context.Background(), "ines@example.com", "Ines", operators.RoleSupport, hash); err != nil {
-		t.Fatal(err)
-	}
+	addSupport(t, dbURL, "ines@example.com", "Ines", "in-flight-password-2026")
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	signIn(t, client, base, "ines@example.com", "in-flight-password-2026")

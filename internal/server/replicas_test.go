@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/config"
 	"github.com/raas-console/console/internal/database"
@@ -118,15 +120,7 @@ func TestTwoReplicasShareSessionsAndOneAuditChain(t *testing.T) {
 	b := startReplica(t, dbURL)
 
 	ctx := context.Background()
-	pool, err := database.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	hash, _ := password.Hash("replica-password-2026")
-	if _, err := operators.NewStore(pool).Create(ctx, "rita@example.com", "Rita", operators.RoleSupport, hash); err != nil {
-		t.Fatal(err)
-	}
+	pool := addSupport(t, dbURL, "rita@example.com", "Rita", "replica-password-2026")
 
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -166,6 +160,22 @@ func TestTwoReplicasShareSessionsAndOneAuditChain(t *testing.T) {
 	if !report.Intact() || report.RowsChecked < 41 {
 		t.Fatalf("chain after concurrent appends from two processes: %s", report)
 	}
+}
+
+// addSupport creates a support operator in the database at dbURL and returns a pool on it,
+// closed when the test ends.
+func addSupport(t *testing.T, dbURL, email, name, pw string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := database.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	hash, _ := password.Hash(pw)
+	if _, err := operators.NewStore(pool).Create(context.Background(), email, name, operators.RoleSupport, hash); err != nil {
+		t.Fatal(err)
+	}
+	return pool
 }
 
 func signIn(t *testing.T, c *http.Client, base, email, pw string) {

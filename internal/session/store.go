@@ -18,6 +18,8 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/raas-console/console/internal/operators"
 )
 
 // OperatorKey is the session value holding the signed-in operator's id (int64).
@@ -26,20 +28,12 @@ const OperatorKey = "operator_id"
 // operatorRowKey holds the signed-in operator as read with the session; it is never saved.
 const operatorRowKey = "_operator"
 
-// Operator is the signed-in operator as the operators table has it now, read in the same
-// query as the session so that a request costs one round trip for both.
-type Operator struct {
-	ID       int64
-	Email    string
-	Name     string
-	Role     string
-	Disabled bool
-}
-
-// SignedIn returns the operator a loaded session belongs to, as read with it. It reports
+// SignedIn returns the operator a loaded session belongs to as the operators table has it
+// now, read in the same query as the session so that a request costs one round trip for
+// both. Only what a request needs is read: ID, Email, Name, Role and Disabled. It reports
 // false for a new session and for one without an operator.
-func SignedIn(sess *sessions.Session) (Operator, bool) {
-	op, ok := sess.Values[operatorRowKey].(Operator)
+func SignedIn(sess *sessions.Session) (operators.Operator, bool) {
+	op, ok := sess.Values[operatorRowKey].(operators.Operator)
 	return op, ok
 }
 
@@ -230,7 +224,8 @@ func (s *Store) load(ctx context.Context, id string, sess *sessions.Session) (bo
 	if operatorID != nil {
 		sess.Values[OperatorKey] = *operatorID
 		if email != nil && name != nil && role != nil && disabled != nil {
-			sess.Values[operatorRowKey] = Operator{ID: *operatorID, Email: *email, Name: *name, Role: *role, Disabled: *disabled}
+			sess.Values[operatorRowKey] = operators.Operator{ID: *operatorID, Email: *email, Name: *name,
+				Role: operators.Role(*role), Disabled: *disabled}
 		}
 	}
 	if now.Sub(lastSeen) >= touchEvery {

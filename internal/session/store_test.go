@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/raas-console/console/internal/dbtest"
+	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/session"
 )
 
@@ -165,7 +166,7 @@ func TestOperatorIsReadWithTheSession(t *testing.T) {
 	s := session.NewStore(pool, session.Options{Secret: []byte(strings.Repeat("s", 32)),
 		IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour, Now: c.Now})
 	cookie := signIn(t, s)
-	signedIn := func() (session.Operator, bool) {
+	signedIn := func() (operators.Operator, bool) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.AddCookie(cookie)
 		sess, err := s.Get(r, s.CookieName())
@@ -175,7 +176,7 @@ func TestOperatorIsReadWithTheSession(t *testing.T) {
 		return session.SignedIn(sess)
 	}
 	op, ok := signedIn()
-	if want := (session.Operator{ID: 1, Email: "a@example.com", Name: "A", Role: "admin"}); !ok || op != want {
+	if want := (operators.Operator{ID: 1, Email: "a@example.com", Name: "A", Role: operators.RoleAdmin}); !ok || op != want {
 		t.Fatalf("operator read with the session = %+v, %v; want %+v", op, ok, want)
 	}
 	// A change made straight in the table, which ends no session, is seen on the next load.
