@@ -36,6 +36,23 @@ type accountError struct {
 
 func refuse(status int, msg string) *accountError { return &accountError{status: status, message: msg} }
 
+// deviceRule is a refusal under the PIN device rule: a 403 that always carries a
+// field error on deviceId, which is how a client tells it from a rejected token
+// (a 403 without field errors).
+func deviceRule(msg, fieldMsg, deviceID string) *accountError {
+	return &accountError{status: http.StatusForbidden, message: msg, fields: []FieldError{{
+		Code: CodeInvalid, Field: "deviceId", Message: fieldMsg, RejectedValue: deviceID,
+	}}}
+}
+
+// noActivation refuses activation and PIN requests for an account registered
+// under registrationType AUTOMATIC: it is usable at once and snrs_email_confirmed
+// stays "false", so there is nothing to activate.
+func noActivation() *accountError {
+	return refuse(http.StatusBadRequest, "Account activation is not required: the account was registered "+
+		"under registration type AUTOMATIC, so it is usable at once and snrs_email_confirmed stays false.")
+}
+
 func missing(field string) *accountError {
 	return &accountError{status: http.StatusBadRequest, message: field + " is required.", fields: []FieldError{{
 		Code: CodeRequired, Field: field, Message: "is required", RejectedValue: nil,
@@ -151,7 +168,11 @@ func (s *Simulator) handleActivationRequest(req *request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, e := s.registeredByEmail(in["email"])
-	if e == nil && c.activated() {
+	switch {
+	case e != nil:
+	case c.automatic:
+		e = noActivation()
+	case c.activated():
 		e = refuse(http.StatusBadRequest, "The account is already activated.")
 	}
 	if e == nil {
@@ -219,6 +240,9 @@ func (s *Simulator) pinTarget(in map[string]string) (*customer, *accountError) {
 			Code: CodeInvalid, Field: "uuid", Message: "does not match the customer with this e-mail", RejectedValue: in["uuid"],
 		}}}
 	}
+	if c.automatic {
+		return nil, noActivation()
+	}
 	if c.activated() {
 		return nil, refuse(http.StatusBadRequest, "The account is already activated.")
 	}
@@ -234,8 +258,8 @@ func (s *Simulator) handlePINRequest(req *request) {
 	defer s.mu.Unlock()
 	c, e := s.pinTarget(in)
 	if e == nil && c.pinDevice != "" && c.pinDevice != in["deviceId"] && !s.settingBool("allowPinResendFromDifferentDeviceId") {
-		e = refuse(http.StatusForbidden, "A PIN may be re-sent only from the device that last requested one "+
-			"(allowPinResendFromDifferentDeviceId is false).")
+		e = deviceRule("A PIN may be re-sent only from the device that last requested one "+
+			"(allowPinResendFromDifferentDeviceId is false).", "may only be the device that last requested a PIN", in["deviceId"])
 	}
 	if e == nil {
 		now := s.now()
@@ -261,7 +285,8 @@ func (s *Simulator) handlePINConfirm(req *request) {
 	case c.pin == "":
 		e = refuse(http.StatusBadRequest, "No PIN is pending for this account; request one.")
 	case c.pinDevice != in["deviceId"]:
-		e = refuse(http.StatusForbidden, "The PIN must be confirmed from the device that last requested one.")
+		e = deviceRule("The PIN must be confirmed from the device that last requested one.",
+			"is not the device that last requested a PIN", in["deviceId"])
 	case !s.now().Before(c.pinExpires):
 		e = refuse(http.StatusBadRequest, "The PIN has expired; request a new one.")
 	case c.pin != in["pinCode"]:
@@ -319,6 +344,7 @@ func (s *Simulator) Account(clientID int64) (Account, bool) {
 const (
 	StateActivated               = "activated"                 // registered, snrs_email_confirmed "true"
 	StateUnconfirmed             = "unconfirmed"               // registered, usable, e-mail not confirmed yet
+	StateAutomatic               = "automatic"                 // registered under AUTOMATIC: usable, needs no activation, snrs_email_confirmed stays "false"
 	StateAwaitingEmailActivation = "awaiting_email_activation" // registered, unusable until the e-mailed link is used
 	StateAwaitingPIN             = "awaiting_pin"              // registered, unusable until the PIN is confirmed
 	StateNotRegistered           = "not_registered"            // a profile without a password account
@@ -333,6 +359,8 @@ func stateOf(c *customer) string {
 		return StateNotRegistered
 	case c.activated():
 		return StateActivated
+	case c.automatic:
+		return StateAutomatic
 	case c.pinDevice != "" || c.awaiting == StateAwaitingPIN:
 		return StateAwaitingPIN
 	case c.awaiting == StateAwaitingEmailActivation:

@@ -227,3 +227,78 @@ func TestAdminOutboxAndAccount(t *testing.T) {
 }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestAutomaticAccountNeedsNoActivation(t *testing.T) {
+	h := newHarness(t, Options{})
+	if got := string(h.sim.Settings()["registrationType"]); got != `"AUTOMATIC"` {
+		t.Fatalf("the workspace starts with registrationType %s", got)
+	}
+	ingrid := h.example(StateAutomatic)
+	if attrs := h.profile(ingrid.ClientID)["attributes"].(map[string]any); attrs[AttrEmailConfirmed] != "false" {
+		t.Fatalf("%s = %v, want \"false\"", AttrEmailConfirmed, attrs[AttrEmailConfirmed])
+	}
+	if a, _ := h.sim.Account(ingrid.ClientID); !a.Registered || a.Activated || a.State != StateAutomatic {
+		t.Fatalf("account %+v", a)
+	}
+	refused := func(t *testing.T, r response) {
+		t.Helper()
+		wantStatus(t, r, 400)
+		if e := r.profileErr(t); !strings.Contains(e.Message, "activation is not required") {
+			t.Fatalf("message %q", e.Message)
+		}
+	}
+	// Whatever the workspace says now: the account registered under AUTOMATIC.
+	for _, regType := range []string{"AUTOMATIC", "REQUIRE_EMAIL_ACTIVATION", "REQUIRE_PIN_CONFIRMATION"} {
+		t.Run(regType, func(t *testing.T) {
+			wantStatus(t, h.post("/sauth/settings/general", map[string]any{"registrationType": regType}), 200)
+			refused(t, h.post("/sauth/clients/activation/request", map[string]string{"email": ingrid.Email}))
+			refused(t, h.post(pinRequest, pinBody(ingrid, "phone-1")))
+			refused(t, h.post(pinConfirm, pinConfirmBody(ingrid, "phone-1", "123456")))
+		})
+	}
+	if msgs := h.sim.OutboxFor(ingrid.Email); len(msgs) != 0 {
+		t.Fatalf("a refused request sent %+v", msgs)
+	}
+	if a, _ := h.sim.Account(ingrid.ClientID); a.PINDeviceID != "" || a.State != StateAutomatic {
+		t.Fatalf("a refused PIN request changed the account: %+v", a)
+	}
+	// The account is usable: a password reset goes out.
+	wantStatus(t, h.post("/sauth/clients/password-reset/request", map[string]string{"email": ingrid.Email}), 202)
+}
+
+func TestGeneratedAutomaticAccounts(t *testing.T) {
+	s := New(Options{})
+	n := 0
+	for _, c := range s.customers {
+		if stateOf(c) != StateAutomatic {
+			continue
+		}
+		n++
+		if !c.registered || string(c.p.Attributes[AttrEmailConfirmed]) != `"false"` || c.awaiting != "" || c.pinDevice != "" {
+			t.Fatalf("automatic account %d: registered=%v confirmed=%s awaiting=%q device=%q",
+				c.p.ClientID, c.registered, c.p.Attributes[AttrEmailConfirmed], c.awaiting, c.pinDevice)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d generated accounts registered under AUTOMATIC", n)
+	}
+}
+
+// A 403 without field errors means a rejected token; the PIN device rule's 403
+// must therefore always carry one, on deviceId.
+func TestPINDeviceRuleRefusalsCarryAFieldError(t *testing.T) {
+	h := newHarness(t, Options{})
+	john := h.example(StateAwaitingPIN)
+	check := func(t *testing.T, r response) {
+		t.Helper()
+		wantStatus(t, r, 403)
+		e := r.profileErr(t)
+		if len(e.Errors) == 0 || !r.hasField("deviceId") {
+			t.Fatalf("device rule 403 without a deviceId field error: %s", r.body)
+		}
+	}
+	check(t, h.post(pinRequest, pinBody(john, "console-device")))
+	wantStatus(t, h.post(pinRequest, pinBody(john, john.DeviceID)), 202)
+	msg, _ := h.sim.LastMessage(john.Email, KindPIN)
+	check(t, h.post(pinConfirm, pinConfirmBody(john, "console-device", msg.Secret)))
+}

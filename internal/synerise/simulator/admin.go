@@ -42,6 +42,13 @@ func (s *Simulator) serveAdmin(w http.ResponseWriter, r *http.Request, segs []st
 	case p == "requests" && r.Method == http.MethodDelete:
 		s.ResetRequestCounts()
 		w.WriteHeader(http.StatusNoContent)
+	case p == "tokens/revoke" && r.Method == http.MethodPost:
+		s.RevokeTokens()
+		w.WriteHeader(http.StatusNoContent)
+	case p == "auth" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, authWire{ExpiredTokenStatus: s.ExpiredTokenStatus()})
+	case p == "auth" && r.Method == http.MethodPost:
+		s.adminSetAuth(req)
 	case p == "examples" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.Examples())
 	case len(segs) == 2 && segs[0] == "accounts" && r.Method == http.MethodGet:
@@ -57,17 +64,45 @@ func (s *Simulator) serveAdmin(w http.ResponseWriter, r *http.Request, segs []st
 	}
 }
 
-func (s *Simulator) adminSetFault(req *request) {
+// decodeStrict reads a JSON object body into v, refusing unknown members;
+// on failure it has answered 400 with what names the thing ("fault", "auth setting").
+func (s *Simulator) decodeStrict(req *request, what string, v any) bool {
 	obj, ok := s.readObject(req)
 	if !ok {
-		return
+		return false
 	}
 	b, _ := json.Marshal(obj)
-	var fw faultWire
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&fw); err != nil {
-		s.fail(req, http.StatusBadRequest, "Invalid fault: "+err.Error(), nil)
+	if err := dec.Decode(v); err != nil {
+		s.fail(req, http.StatusBadRequest, "Invalid "+what+": "+err.Error(), nil)
+		return false
+	}
+	return true
+}
+
+// authWire is what GET and POST /_simulator/auth show and take.
+type authWire struct {
+	ExpiredTokenStatus int `json:"expiredTokenStatus"`
+}
+
+func (s *Simulator) adminSetAuth(req *request) {
+	var aw authWire
+	if !s.decodeStrict(req, "auth setting", &aw) {
+		return
+	}
+	if err := s.SetExpiredTokenStatus(aw.ExpiredTokenStatus); err != nil {
+		s.fail(req, http.StatusBadRequest, "Invalid auth setting.", []FieldError{{
+			Code: CodeInvalid, Field: "expiredTokenStatus", Message: "must be 401 or 403", RejectedValue: aw.ExpiredTokenStatus,
+		}})
+		return
+	}
+	writeJSON(req.w, http.StatusOK, authWire{ExpiredTokenStatus: s.ExpiredTokenStatus()})
+}
+
+func (s *Simulator) adminSetFault(req *request) {
+	var fw faultWire
+	if !s.decodeStrict(req, "fault", &fw) {
 		return
 	}
 	if errs := fw.problems(); len(errs) > 0 {

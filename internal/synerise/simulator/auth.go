@@ -2,10 +2,12 @@ package simulator
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -38,9 +40,42 @@ func (s *Simulator) issueToken(sub string) string {
 }
 
 func (s *Simulator) sign(signing string) string {
-	m := hmac.New(sha256.New, s.secret)
+	return signWith(s.secret.Load(), signing)
+}
+
+func signWith(key *[]byte, signing string) string {
+	m := hmac.New(sha256.New, *key)
 	m.Write([]byte(signing))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func newSigningKey() *[]byte {
+	key := make([]byte, 32)
+	rand.Read(key)
+	return &key
+}
+
+// RevokeTokens makes every workspace token issued so far invalid, the way
+// regenerating the API key or rotating the signing key in the Synerise app does:
+// such tokens are answered 401 "Invalid token.", and a new login works at once.
+func (s *Simulator) RevokeTokens() {
+	s.secret.Store(newSigningKey())
+	s.verified.Clear()
+	s.verifiedN.Store(0)
+}
+
+// ExpiredTokenStatus is the status an expired token is answered with (401 or 403).
+func (s *Simulator) ExpiredTokenStatus() int { return int(s.expiredStatus.Load()) }
+
+// SetExpiredTokenStatus chooses how an expired token is answered: 401 with
+// "error": "Token expired." (the default), or 403 with "error": "Forbidden",
+// message "Token expired." and no "errors" list, as some workspaces do.
+func (s *Simulator) SetExpiredTokenStatus(status int) error {
+	if status != http.StatusUnauthorized && status != http.StatusForbidden {
+		return fmt.Errorf("simulator: expired token status %d: must be 401 or 403", status)
+	}
+	s.expiredStatus.Store(int32(status))
+	return nil
 }
 
 // tokenState is what a bearer token turned out to be.
@@ -52,36 +87,45 @@ const (
 	tokenValid
 )
 
+// verifiedToken is a token whose signature checked out with key.
+type verifiedToken struct {
+	claims tokenClaims
+	key    *[]byte
+}
+
 // verifyToken checks the signature and expiry of a workspace JWT.
 // Tokens whose signature checked out are remembered, so the HMAC runs once per token.
+// An entry counts only while its key is the current one: a check that raced with
+// RevokeTokens cannot bring a revoked token back.
 func (s *Simulator) verifyToken(tok string) (tokenClaims, tokenState) {
-	if v, ok := s.verified.Load(tok); ok {
-		c := v.(tokenClaims)
+	key := s.secret.Load()
+	if v, ok := s.verified.Load(tok); ok && v.(verifiedToken).key == key {
+		c := v.(verifiedToken).claims
 		if s.now().Unix() >= c.Exp {
 			return c, tokenExpired
 		}
 		return c, tokenValid
 	}
-	c, st := s.checkToken(tok)
+	c, st := s.checkToken(key, tok)
 	if st != tokenInvalid {
 		if s.verifiedN.Add(1) > maxVerifiedTokens {
 			s.verified.Clear()
 			s.verifiedN.Store(0)
 		}
-		s.verified.Store(tok, c)
+		s.verified.Store(tok, verifiedToken{claims: c, key: key})
 	}
 	return c, st
 }
 
 const maxVerifiedTokens = 4096
 
-func (s *Simulator) checkToken(tok string) (tokenClaims, tokenState) {
+func (s *Simulator) checkToken(key *[]byte, tok string) (tokenClaims, tokenState) {
 	var c tokenClaims
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 || parts[0] != jwtHeader {
 		return c, tokenInvalid
 	}
-	want := s.sign(parts[0] + "." + parts[1])
+	want := signWith(key, parts[0]+"."+parts[1])
 	if !hmac.Equal([]byte(want), []byte(parts[2])) {
 		return c, tokenInvalid
 	}
@@ -101,7 +145,8 @@ func workspaceSubject(apiKey string) string {
 	return "workspace-" + hex.EncodeToString(sum[:8])
 }
 
-// authorize checks the bearer token; on failure it has answered 401.
+// authorize checks the bearer token; on failure it has answered 401
+// (or 403 for an expired token when so configured).
 func (s *Simulator) authorize(req *request) bool {
 	h := req.r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
@@ -111,10 +156,15 @@ func (s *Simulator) authorize(req *request) bool {
 	}
 	switch _, st := s.verifyToken(strings.TrimSpace(tok)); st {
 	case tokenExpired:
+		if s.ExpiredTokenStatus() == http.StatusForbidden {
+			// A 403 without field errors: the contract's sign of a rejected token.
+			s.failBare(req, http.StatusForbidden, "Token expired.")
+			return false
+		}
 		s.failWith(req, http.StatusUnauthorized, "Token expired.", "Token expired.", nil)
 		return false
 	case tokenInvalid:
-		s.fail(req, http.StatusUnauthorized, "Invalid token.", nil)
+		s.failWith(req, http.StatusUnauthorized, "Invalid token.", "Invalid token.", nil)
 		return false
 	}
 	return true

@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -137,4 +139,143 @@ func TestAdminNeedsNoToken(t *testing.T) {
 	h := newHarness(t, Options{})
 	r := h.do(http.MethodGet, "/_simulator/settings", "", map[string]string{"Authorization": ""})
 	wantStatus(t, r, 200)
+}
+
+func TestRevokeTokens(t *testing.T) {
+	h := newHarness(t, Options{})
+	first := h.token
+	var out map[string]string
+	h.get("/v4/auth/refresh/profile").decode(t, &out)
+	refreshed := out["token"]
+	wantStatus(t, h.get("/v4/clients?pageSize=1"), 200)
+
+	h.sim.RevokeTokens()
+	for name, tok := range map[string]string{"first": first, "refreshed": refreshed} {
+		h.token = tok
+		for _, path := range []string{"/v4/clients?pageSize=1", "/v4/auth/refresh/profile"} {
+			r := h.get(path)
+			wantStatus(t, r, 401)
+			if e := r.profileErr(t); e.Error != "Invalid token." {
+				t.Fatalf("%s token on %s: error %q, want Invalid token.", name, path, e.Error)
+			}
+		}
+	}
+	h.token = h.login(DefaultAPIKey)
+	wantStatus(t, h.get("/v4/clients?pageSize=1"), 200)
+
+	// The same through the admin endpoint, which needs no token.
+	r := h.do(http.MethodPost, "/_simulator/tokens/revoke", "", map[string]string{"Authorization": ""})
+	wantStatus(t, r, 204)
+	r = h.get("/v4/clients?pageSize=1")
+	wantStatus(t, r, 401)
+	if e := r.profileErr(t); e.Error != "Invalid token." || e.Message != "Invalid token." {
+		t.Fatalf("after admin revoke: %s", r.body)
+	}
+	h.token = h.login(DefaultAPIKey)
+	wantStatus(t, h.get("/v4/clients?pageSize=1"), 200)
+}
+
+// A standalone simulator that restarts signs with a new random key, so a console
+// holding a token from the earlier process is refused and must log in again.
+func TestTokensDoNotSurviveARestart(t *testing.T) {
+	before := newHarness(t, Options{Seed: 3})
+	after := newHarness(t, Options{Seed: 3}) // same seed, same clock: only the process differs
+	r := after.do(http.MethodGet, "/v4/clients?pageSize=1", "", map[string]string{"Authorization": "Bearer " + before.token})
+	wantStatus(t, r, 401)
+	if e := r.profileErr(t); e.Error != "Invalid token." {
+		t.Fatalf("token from the earlier process: %s", r.body)
+	}
+	wantStatus(t, after.get("/v4/clients?pageSize=1"), 200) // its own login works
+}
+
+func TestExpiredTokenStatus(t *testing.T) {
+	t.Run("403 from options", func(t *testing.T) {
+		h := newHarness(t, Options{ExpiredTokenStatus: 403, TokenLifetime: time.Minute})
+		if h.sim.ExpiredTokenStatus() != 403 {
+			t.Fatalf("status %d", h.sim.ExpiredTokenStatus())
+		}
+		h.clock.Advance(time.Minute)
+		for _, path := range []string{"/v4/clients?pageSize=1", "/v4/auth/refresh/profile", "/sauth/settings/general"} {
+			r := h.get(path)
+			wantStatus(t, r, 403)
+			var raw map[string]json.RawMessage
+			r.decode(t, &raw)
+			if _, ok := raw["errors"]; ok {
+				t.Fatalf("a token rejection carries an errors member: %s", r.body)
+			}
+			var e profileError
+			r.decode(t, &e)
+			if e.Error != "Forbidden" || e.Message != "Token expired." || e.Status != 403 || e.Path == "" || e.Timestamp == "" {
+				t.Fatalf("%s: %s", path, r.body)
+			}
+		}
+		// A token that is not valid at all is still a 401.
+		r := h.do(http.MethodGet, "/v4/clients?pageSize=1", "", map[string]string{"Authorization": "Bearer a.b.c"})
+		wantStatus(t, r, 401)
+		h.token = h.login(DefaultAPIKey)
+		wantStatus(t, h.get("/v4/clients?pageSize=1"), 200)
+	})
+	t.Run("switched at run time", func(t *testing.T) {
+		h := newHarness(t, Options{TokenLifetime: time.Minute})
+		var got authWire
+		h.get("/_simulator/auth").decode(t, &got)
+		if got.ExpiredTokenStatus != 401 {
+			t.Fatalf("default %+v", got)
+		}
+		h.clock.Advance(time.Minute)
+		wantStatus(t, h.get("/v4/clients?pageSize=1"), 401)
+
+		r := h.post("/_simulator/auth", `{"expiredTokenStatus":403}`)
+		wantStatus(t, r, 200)
+		r.decode(t, &got)
+		if got.ExpiredTokenStatus != 403 {
+			t.Fatalf("answer %s", r.body)
+		}
+		wantStatus(t, h.get("/v4/clients?pageSize=1"), 403)
+
+		for _, body := range []string{`{"expiredTokenStatus":500}`, `{}`, `{"expiredTokenStatus":403,"other":1}`} {
+			r := h.post("/_simulator/auth", body)
+			wantStatus(t, r, 400)
+			r.profileErr(t)
+		}
+		if h.sim.ExpiredTokenStatus() != 403 {
+			t.Fatal("a refused switch changed the status")
+		}
+		if err := h.sim.SetExpiredTokenStatus(401); err != nil {
+			t.Fatal(err)
+		}
+		r = h.get("/v4/clients?pageSize=1")
+		wantStatus(t, r, 401)
+		if e := r.profileErr(t); e.Error != "Token expired." {
+			t.Fatalf("back to 401: %s", r.body)
+		}
+		if h.sim.SetExpiredTokenStatus(200) == nil {
+			t.Fatal("200 accepted")
+		}
+	})
+	t.Run("other option values mean 401", func(t *testing.T) {
+		if s := New(Options{Customers: 1, ExpiredTokenStatus: 500}); s.ExpiredTokenStatus() != 401 {
+			t.Fatalf("status %d", s.ExpiredTokenStatus())
+		}
+	})
+}
+
+// A check that was under way when the tokens were revoked cannot bring a revoked
+// token back through the cache of verified tokens.
+func TestRevokeTokensWhileInUse(t *testing.T) {
+	h := newHarness(t, Options{Customers: 20})
+	old := h.token
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				req := httptest.NewRequest(http.MethodGet, "/v4/auth/refresh/profile", nil)
+				req.Header.Set("Authorization", "Bearer "+old)
+				h.sim.ServeHTTP(httptest.NewRecorder(), req)
+			}
+		})
+	}
+	h.sim.RevokeTokens()
+	wg.Wait()
+	wantStatus(t, h.get("/v4/clients?pageSize=1"), 401)
 }

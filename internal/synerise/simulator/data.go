@@ -242,7 +242,9 @@ func (g *gen) registration(c *customer, roll int) {
 	switch {
 	case roll < 45:
 		confirmed = `"true"`
-	case roll < 55: // automatic or e-mail confirmation: usable, not yet confirmed
+	case roll < 50: // registered under AUTOMATIC: usable, nothing to confirm
+		c.automatic = true
+	case roll < 55: // registered under e-mail confirmation: usable, not yet confirmed
 	case roll < 65:
 		c.awaiting = StateAwaitingEmailActivation
 	default:

@@ -232,3 +232,11 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+func TestMainRefusesOtherExpiredTokenStatus(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := Main(context.Background(), []string{"--expired-token-status", "500"}, &out, &errOut); err == nil ||
+		!strings.Contains(err.Error(), "401 or 403") {
+		t.Fatalf("--expired-token-status 500: %v", err)
+	}
+}

@@ -32,8 +32,24 @@
 // {"error","status","timestamp","path","message","errors":[...]} everywhere
 // except under /uauth, which uses the IAM shape
 // {"path","timestamp","errorCode","status","message","traceId"}. An expired
-// token answers 401 with "error": "Token expired.". Request bodies must be
-// sent with Content-Type application/json (400 otherwise).
+// token answers 401 with "error": "Token expired."; with
+// Options.ExpiredTokenStatus 403 (or POST /_simulator/auth) it answers 403 with
+// "error": "Forbidden", message "Token expired." and no "errors" member — a 403
+// without field errors is a rejected token, while the PIN device rule's 403
+// always carries a field error on "deviceId". A token that is not valid answers
+// 401 with "error": "Invalid token.": tampered, signed by another simulator
+// (the signing key is random per process, so tokens do not survive a restart),
+// or issued before [Simulator.RevokeTokens] (an API key regenerated in the
+// Synerise app). Request bodies must be sent with Content-Type application/json
+// (400 otherwise).
+//
+// A phone sent in a profile update must match ^\+?[0-9 ]{6,20}$ after
+// trimming (Synerise: "digits, spaces, and an optional +"), else 400 with a
+// field error on "phone". Phones already stored in another form, such as
+// "+48 (600) 100-200", are returned and kept as they are; the phone list filter
+// compares with spaces, dashes and parentheses removed. A path segment is
+// unescaped after the path is split, so %2F stays inside a segment and an
+// escaped "." or ".." is just a value: GET /v4/clients/by-customId/%2E%2E is 404.
 //
 // # Simulator-only admin endpoints
 //
@@ -47,11 +63,23 @@
 //	POST   /_simulator/faults                   {"route":"profiles.get","latencyMs":200,
 //	                                            "errorRate":0.5,"errorStatus":503,
 //	                                            "rateLimitRate":1,"retryAfterSeconds":2,
-//	                                            "dropRate":0}; {"route":"x","clear":true}
-//	                                            removes one route's fault
+//	                                            "retryAfterHttpDate":false,"dropRate":0};
+//	                                            {"route":"x","clear":true} removes one
+//	                                            route's fault. A 429 always has Retry-After
+//	                                            (1 s when retryAfterSeconds is 0); an
+//	                                            errorStatus of 502, 503 or 504 has it only
+//	                                            when retryAfterSeconds > 0; as an HTTP date
+//	                                            with "retryAfterHttpDate":true
 //	DELETE /_simulator/faults                   clears every fault
+//	GET    /_simulator/auth                     {"expiredTokenStatus":401}
+//	POST   /_simulator/auth                     {"expiredTokenStatus":403} answers expired
+//	                                            tokens with 403 from now on (401 or 403);
+//	                                            answers the new setting
+//	POST   /_simulator/tokens/revoke            no body; every token issued so far is
+//	                                            answered 401 "Invalid token." (an API key
+//	                                            regenerated); a new login works; 204
 //	GET    /_simulator/requests                 request counts per route
-//	GET    /_simulator/examples                 well-known customers, one per state
+//	GET    /_simulator/examples                 well-known customers, per state and data case
 //	GET    /_simulator/accounts/{clientId}      registration state of one customer
 //
 // # Registration state and device ids
@@ -65,7 +93,17 @@
 // attribute through the profile update is a 400. Real Synerise workspaces may
 // not expose it, so a console must treat it as optional.
 //
+// An account registered under registrationType AUTOMATIC (state "automatic")
+// is usable at once and its snrs_email_confirmed stays "false": activation and
+// PIN requests for it answer 400 "Account activation is not required: ...".
+// The registration type is the account's, from when it registered; accounts
+// still awaiting an e-mail link or a PIN keep waiting whatever the workspace's
+// registrationType says now, and the simulator's workspace starts (and resets)
+// with AUTOMATIC.
+//
 // The customer set is generated from Options.Seed: the same seed gives the
 // same customers, byte for byte. [Simulator.Examples] lists hand-written
-// customers (the same for every seed) in each registration state.
+// customers (the same for every seed) in each registration state, and some made
+// for a data case ([ExampleCustomer.Case], [Simulator.ExampleFor]):
+// CaseAttributeTypes has custom attributes of every JSON type, null included.
 package simulator

@@ -9,7 +9,8 @@ import (
 // ExampleCustomer is a well-known customer for demos and tests. The examples
 // are the first customers of every generated set and do not depend on the seed.
 type ExampleCustomer struct {
-	State     string `json:"state"` // one of the State* constants
+	State     string `json:"state"`          // one of the State* constants
+	Case      string `json:"case,omitempty"` // one of the Case* constants, for an example made for a data case
 	Note      string `json:"note"`
 	ClientID  int64  `json:"clientId"`
 	Email     string `json:"email,omitempty"`
@@ -35,11 +36,31 @@ func (s *Simulator) ExampleIn(state string) (ExampleCustomer, bool) {
 	return ExampleCustomer{}, false
 }
 
+// ExampleFor returns the first example customer made for a data case (a Case* constant).
+func (s *Simulator) ExampleFor(dataCase string) (ExampleCustomer, bool) {
+	for _, e := range s.examples {
+		if e.Case == dataCase {
+			return e, true
+		}
+	}
+	return ExampleCustomer{}, false
+}
+
+// Data cases some examples are made for, as ExampleCustomer.Case names them.
+const (
+	// CaseAttributeTypes: custom attributes of every JSON type — "lastStore": null,
+	// "nickname": "", "visits": 42, "rating": 3.5, "newsletter": true,
+	// "interests": ["a","b"], "membership": {"tier":"gold","since":2020} — and a
+	// phone stored as "+48 (601) 200-300", a form an update may no longer send.
+	CaseAttributeTypes = "attribute-types"
+)
+
 type exampleSpec struct {
 	ExampleCustomer
 	p          profile
 	registered bool
 	confirmed  bool
+	automatic  bool
 	awaiting   string
 }
 
@@ -108,6 +129,33 @@ var exampleSpecs = []exampleSpec{
 			FirstName: `hx-on:click=alert(1)`, LastName: `<a href="javascript:alert(1)">O'Brien</a>`},
 		p: profile{City: ptr(`" onmouseover="alert(1)`), DisplayName: ptr(`{{ 7*7 }} ${7*7}`)},
 	},
+	{
+		ExampleCustomer: ExampleCustomer{State: StateAutomatic, Note: "registered under registrationType AUTOMATIC: usable at once, " +
+			"snrs_email_confirmed stays \"false\", activation and PIN requests are refused (nothing to activate)",
+			Email: "ingrid.lindqvist@example.se", UUID: "6c7d8e9f-0a1b-4c2d-9e3f-4a5b6c7d8e10", CustomID: "LOY-0000009",
+			FirstName: "Ingrid", LastName: "Lindqvist"},
+		p:          profile{Phone: ptr("+46 70 123 45 67"), City: ptr("Stockholm"), CountryCode: ptr("SE"), Sex: ptr("FEMALE")},
+		registered: true, automatic: true,
+	},
+	{
+		ExampleCustomer: ExampleCustomer{State: StateActivated, Case: CaseAttributeTypes,
+			Note: "custom attributes of every JSON type (null, empty string, numbers, bool, array, object); " +
+				"phone stored with brackets and dashes",
+			Email: "marta.zielinska@example.com", UUID: "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c11", CustomID: "LOY-0000010",
+			FirstName: "Marta", LastName: "Zielińska"},
+		p: profile{Phone: ptr("+48 (601) 200-300"), City: ptr("Gdańsk"), CountryCode: ptr("PL"), Sex: ptr("FEMALE"),
+			Agreements: agreements{Email: true},
+			Attributes: map[string]json.RawMessage{
+				"lastStore":  json.RawMessage(`null`),
+				"nickname":   json.RawMessage(`""`),
+				"visits":     json.RawMessage(`42`),
+				"rating":     json.RawMessage(`3.5`),
+				"newsletter": json.RawMessage(`true`),
+				"interests":  json.RawMessage(`["a","b"]`),
+				"membership": json.RawMessage(`{"tier":"gold","since":2020}`),
+			}},
+		registered: true, confirmed: true,
+	},
 }
 
 func (e exampleSpec) example(id int64) ExampleCustomer {
@@ -117,7 +165,7 @@ func (e exampleSpec) example(id int64) ExampleCustomer {
 }
 
 func (e exampleSpec) build(id int64) *customer {
-	c := &customer{p: e.p, registered: e.registered, awaiting: e.awaiting, pinDevice: e.DeviceID}
+	c := &customer{p: e.p, registered: e.registered, automatic: e.automatic, awaiting: e.awaiting, pinDevice: e.DeviceID}
 	p := &c.p
 	p.ClientID = id
 	p.UUID = ptr(e.UUID)

@@ -24,34 +24,42 @@ type Fault struct {
 	// RateLimitRate is the share of requests answered 429 with Retry-After.
 	RateLimitRate float64 `json:"rateLimitRate,omitempty"`
 	// RetryAfter is the Retry-After sent with 429, whole seconds (1s when zero).
+	// When positive it is also sent with an ErrorStatus of 502, 503 or 504;
+	// those carry no Retry-After when it is zero.
 	RetryAfter time.Duration `json:"-"`
+	// RetryAfterHTTPDate sends Retry-After as an HTTP date (now + RetryAfter,
+	// rounded up to the second) instead of a number of seconds.
+	RetryAfterHTTPDate bool `json:"retryAfterHttpDate,omitempty"`
 	// DropRate is the share of requests whose connection is closed without an answer.
 	DropRate float64 `json:"dropRate,omitempty"`
 }
 
 // faultWire is Fault as POST /_simulator/faults takes and GET returns it.
 type faultWire struct {
-	Route             string  `json:"route,omitempty"`
-	Clear             bool    `json:"clear,omitempty"`
-	LatencyMs         int64   `json:"latencyMs,omitempty"`
-	ErrorRate         float64 `json:"errorRate,omitempty"`
-	ErrorStatus       int     `json:"errorStatus,omitempty"`
-	RateLimitRate     float64 `json:"rateLimitRate,omitempty"`
-	RetryAfterSeconds int64   `json:"retryAfterSeconds,omitempty"`
-	DropRate          float64 `json:"dropRate,omitempty"`
+	Route              string  `json:"route,omitempty"`
+	Clear              bool    `json:"clear,omitempty"`
+	LatencyMs          int64   `json:"latencyMs,omitempty"`
+	ErrorRate          float64 `json:"errorRate,omitempty"`
+	ErrorStatus        int     `json:"errorStatus,omitempty"`
+	RateLimitRate      float64 `json:"rateLimitRate,omitempty"`
+	RetryAfterSeconds  int64   `json:"retryAfterSeconds,omitempty"`
+	RetryAfterHTTPDate bool    `json:"retryAfterHttpDate,omitempty"`
+	DropRate           float64 `json:"dropRate,omitempty"`
 }
 
 func (w faultWire) fault() Fault {
 	return Fault{
 		Latency: time.Duration(w.LatencyMs) * time.Millisecond, ErrorRate: w.ErrorRate, ErrorStatus: w.ErrorStatus,
-		RateLimitRate: w.RateLimitRate, RetryAfter: time.Duration(w.RetryAfterSeconds) * time.Second, DropRate: w.DropRate,
+		RateLimitRate: w.RateLimitRate, RetryAfter: time.Duration(w.RetryAfterSeconds) * time.Second,
+		RetryAfterHTTPDate: w.RetryAfterHTTPDate, DropRate: w.DropRate,
 	}
 }
 
 func wireOf(route string, f Fault) faultWire {
 	return faultWire{
 		Route: route, LatencyMs: f.Latency.Milliseconds(), ErrorRate: f.ErrorRate, ErrorStatus: f.ErrorStatus,
-		RateLimitRate: f.RateLimitRate, RetryAfterSeconds: int64(f.RetryAfter / time.Second), DropRate: f.DropRate,
+		RateLimitRate: f.RateLimitRate, RetryAfterSeconds: int64(f.RetryAfter / time.Second),
+		RetryAfterHTTPDate: f.RetryAfterHTTPDate, DropRate: f.DropRate,
 	}
 }
 
@@ -146,7 +154,7 @@ func (s *Simulator) applyFault(req *request) bool {
 		if secs <= 0 {
 			secs = 1
 		}
-		req.w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		req.w.Header().Set("Retry-After", s.retryAfter(secs, f.RetryAfterHTTPDate))
 		s.fail(req, http.StatusTooManyRequests, "Too many requests; retry later.", nil)
 		return true
 	}
@@ -155,10 +163,35 @@ func (s *Simulator) applyFault(req *request) bool {
 		if status == 0 {
 			status = http.StatusInternalServerError
 		}
+		if secs := int64(f.RetryAfter / time.Second); secs > 0 && unavailable(status) {
+			req.w.Header().Set("Retry-After", s.retryAfter(secs, f.RetryAfterHTTPDate))
+		}
 		s.fail(req, status, "Injected fault.", nil)
 		return true
 	}
 	return false
+}
+
+// unavailable reports the statuses that may carry Retry-After besides 429.
+func unavailable(status int) bool {
+	switch status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// retryAfter is the Retry-After value for secs seconds: the number, or the HTTP
+// date that many seconds from now, rounded up so it never allows an earlier retry.
+func (s *Simulator) retryAfter(secs int64, httpDate bool) string {
+	if !httpDate {
+		return strconv.FormatInt(secs, 10)
+	}
+	at := s.now().Add(time.Duration(secs) * time.Second)
+	if t := at.Truncate(time.Second); !t.Equal(at) {
+		at = t.Add(time.Second)
+	}
+	return at.UTC().Format(http.TimeFormat)
 }
 
 // dropConnection closes the connection without answering.

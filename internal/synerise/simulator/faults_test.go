@@ -124,3 +124,69 @@ func TestFaultsFromOptions(t *testing.T) {
 	h := newHarness(t, Options{Faults: map[string]Fault{RouteProfileList: {ErrorRate: 1, ErrorStatus: 500}}})
 	wantStatus(t, h.get("/v4/clients"), 500)
 }
+
+func TestFaultRetryAfter(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault Fault
+		want  int
+		after string // Retry-After wanted; "" means none
+	}{
+		{"503 with retry-after", Fault{ErrorRate: 1, ErrorStatus: 503, RetryAfter: 4 * time.Second}, 503, "4"},
+		{"502 with retry-after", Fault{ErrorRate: 1, ErrorStatus: 502, RetryAfter: 2 * time.Second}, 502, "2"},
+		{"504 with retry-after", Fault{ErrorRate: 1, ErrorStatus: 504, RetryAfter: 30 * time.Second}, 504, "30"},
+		{"503 without retry-after", Fault{ErrorRate: 1, ErrorStatus: 503}, 503, ""},
+		{"500 never has one", Fault{ErrorRate: 1, ErrorStatus: 500, RetryAfter: 3 * time.Second}, 500, ""},
+		{"429 defaults to 1 s", Fault{RateLimitRate: 1}, 429, "1"},
+		{"429 with retry-after", Fault{RateLimitRate: 1, RetryAfter: 9 * time.Second}, 429, "9"},
+		{"503 as an HTTP date", Fault{ErrorRate: 1, ErrorStatus: 503, RetryAfter: 5 * time.Second, RetryAfterHTTPDate: true},
+			503, "Tue, 01 Jul 2025 12:00:05 GMT"},
+		{"429 as an HTTP date, 1 s by default", Fault{RateLimitRate: 1, RetryAfterHTTPDate: true}, 429, "Tue, 01 Jul 2025 12:00:01 GMT"},
+		{"503 HTTP date without seconds: none", Fault{ErrorRate: 1, ErrorStatus: 503, RetryAfterHTTPDate: true}, 503, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			h.sim.SetFault(RouteProfileGet, tt.fault)
+			r := h.get("/v4/clients/4812300001")
+			wantStatus(t, r, tt.want)
+			r.profileErr(t)
+			got, present := r.header["Retry-After"]
+			if tt.after == "" {
+				if present {
+					t.Fatalf("Retry-After %q sent", got)
+				}
+				return
+			}
+			if r.header.Get("Retry-After") != tt.after {
+				t.Fatalf("Retry-After %q, want %q", r.header.Get("Retry-After"), tt.after)
+			}
+		})
+	}
+	t.Run("HTTP date rounds up", func(t *testing.T) {
+		h := newHarness(t, Options{})
+		h.clock.Advance(300 * time.Millisecond)
+		h.sim.SetFault(RouteProfileGet, Fault{ErrorRate: 1, ErrorStatus: 503, RetryAfter: 5 * time.Second, RetryAfterHTTPDate: true})
+		r := h.get("/v4/clients/4812300001")
+		at, err := http.ParseTime(r.header.Get("Retry-After"))
+		if err != nil || at.Before(h.clock.Now().Add(5*time.Second)) || at.After(h.clock.Now().Add(6*time.Second)) {
+			t.Fatalf("Retry-After %q (now %s): %v", r.header.Get("Retry-After"), h.clock.Now(), err)
+		}
+	})
+}
+
+func TestAdminFaultRetryAfterHTTPDate(t *testing.T) {
+	h := newHarness(t, Options{})
+	wantStatus(t, h.post("/_simulator/faults",
+		`{"route":"profiles.get","errorRate":1,"errorStatus":503,"retryAfterSeconds":7,"retryAfterHttpDate":true}`), 200)
+	var list []faultWire
+	h.get("/_simulator/faults").decode(t, &list)
+	if len(list) != 1 || !list[0].RetryAfterHTTPDate || list[0].RetryAfterSeconds != 7 || list[0].ErrorStatus != 503 {
+		t.Fatalf("faults %+v", list)
+	}
+	r := h.get("/v4/clients/4812300001")
+	wantStatus(t, r, 503)
+	if r.header.Get("Retry-After") != "Tue, 01 Jul 2025 12:00:07 GMT" {
+		t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
+	}
+}

@@ -13,7 +13,7 @@ import (
 // Main runs the simulator as a command:
 //
 //	console simulator --addr 127.0.0.1:9090 --seed N --customers 5000 \
-//	    --api-key K (repeatable) --token-lifetime 1h --latency 0
+//	    --api-key K (repeatable) --token-lifetime 1h --expired-token-status 401 --latency 0
 //
 // It prints the address, the API keys and the example customers, and serves
 // until ctx is done. --help prints the usage and returns nil.
@@ -25,6 +25,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&opts.Seed, "seed", 0, "seed of the generated customer set")
 	fs.IntVar(&opts.Customers, "customers", DefaultCustomers, "number of customers to generate")
 	fs.DurationVar(&opts.TokenLifetime, "token-lifetime", DefaultTokenLifetime, "lifetime of workspace tokens")
+	fs.IntVar(&opts.ExpiredTokenStatus, "expired-token-status", 401, "status an expired token is answered with (401 or 403)")
 	fs.DurationVar(&opts.Latency, "latency", 0, "latency added to every request")
 	fs.Func("api-key", "accepted workspace API key (repeatable; default "+DefaultAPIKey+")", func(v string) error {
 		if v == "" {
@@ -52,6 +53,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if opts.TokenLifetime <= 0 {
 		return errors.New("simulator: --token-lifetime must be positive")
 	}
+	if opts.ExpiredTokenStatus != 401 && opts.ExpiredTokenStatus != 403 {
+		return errors.New("simulator: --expired-token-status must be 401 or 403")
+	}
 	if len(opts.APIKeys) == 0 {
 		opts.APIKeys = []string{DefaultAPIKey}
 	}
@@ -75,7 +79,7 @@ func printBanner(w io.Writer, srv *Server, opts Options) {
 	for _, k := range opts.APIKeys {
 		fmt.Fprintf(w, "API key: %s\n", k)
 	}
-	fmt.Fprintf(w, "Admin endpoints: %s/_simulator/outbox, /settings, /faults, /requests, /examples, /accounts/{clientId}\n", srv.URL)
+	fmt.Fprintf(w, "Admin endpoints: %s/_simulator/outbox, /settings, /faults, /auth, /tokens/revoke, /requests, /examples, /accounts/{clientId}\n", srv.URL)
 	fmt.Fprintln(w, "Example customers:")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  STATE\tCLIENT ID\tE-MAIL\tUUID\tDEVICE ID")

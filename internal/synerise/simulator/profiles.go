@@ -71,6 +71,7 @@ type customer struct {
 	lastActivity time.Time
 
 	registered bool   // has a password (RaaS registration)
+	automatic  bool   // registered under registrationType AUTOMATIC: nothing to activate
 	password   string // sha256 hex of the password; never shown
 	awaiting   string // StateAwaitingPIN or StateAwaitingEmailActivation while not activated
 	pinDevice  string // device id of the last PIN request
@@ -186,6 +187,25 @@ func (s *Simulator) ProfileByEmail(email string) (json.RawMessage, bool) {
 		return nil, false
 	}
 	return slices.Clone(c.json()), true
+}
+
+// SetPhone stores a phone exactly as given, bypassing the update's phone rule,
+// the way numbers stored before the rule (or by other systems) are kept
+// ("+48 600-100-200"); "" clears it. It reports whether the customer exists.
+func (s *Simulator) SetPhone(clientID int64, phone string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.byID[clientID]
+	if !ok {
+		return false
+	}
+	c.p.Phone = nil
+	if phone != "" {
+		c.p.Phone = &phone
+	}
+	c.refreshKeys()
+	c.changed()
+	return true
 }
 
 func lookupKind(seg string) string {

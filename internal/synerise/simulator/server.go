@@ -2,7 +2,6 @@ package simulator
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +37,11 @@ type Options struct {
 	APIKeys []string
 	// TokenLifetime is the lifetime of workspace JWTs (DefaultTokenLifetime when zero).
 	TokenLifetime time.Duration
+	// ExpiredTokenStatus is how an expired token is answered: 401 (when zero)
+	// with "error": "Token expired.", or 403 with "error": "Forbidden", message
+	// "Token expired." and no "errors" list. Other values count as 401.
+	// [Simulator.SetExpiredTokenStatus] changes it at run time.
+	ExpiredTokenStatus int
 	// Now is the clock (time.Now when nil). Tests pass a fake one.
 	Now func() time.Time
 	// Latency is added to every request before it is handled.
@@ -53,7 +57,10 @@ type Simulator struct {
 	apiKeys  map[string]bool
 	lifetime time.Duration
 	latency  time.Duration
-	secret   []byte
+	// secret signs workspace JWTs. It is random per process, so tokens from an
+	// earlier run are refused; RevokeTokens replaces it.
+	secret        atomic.Pointer[[]byte]
+	expiredStatus atomic.Int32
 
 	verified  sync.Map // token -> tokenClaims whose signature checked out
 	verifiedN atomic.Int64
@@ -95,14 +102,16 @@ func New(opts Options) *Simulator {
 		apiKeys:   make(map[string]bool, len(opts.APIKeys)),
 		lifetime:  opts.TokenLifetime,
 		latency:   opts.Latency,
-		secret:    make([]byte, 32),
 		resets:    make(map[string]*pendingToken),
 		activates: make(map[string]*pendingToken),
 		secrets:   newLockedRand(opts.Seed, 0x5ec7e75),
 		settings:  defaultSettings(),
 		counts:    make(map[string]*atomic.Int64),
 	}
-	rand.Read(s.secret)
+	s.secret.Store(newSigningKey())
+	if s.SetExpiredTokenStatus(opts.ExpiredTokenStatus) != nil {
+		s.expiredStatus.Store(http.StatusUnauthorized)
+	}
 	for _, k := range opts.APIKeys {
 		s.apiKeys[k] = true
 	}

@@ -22,9 +22,14 @@ type stringRule struct {
 }
 
 var (
+	// phonePattern is the looser form phones may already be stored in
+	// ("+48 (600) 100-200"); such values are returned and kept as they are.
 	phonePattern = regexp.MustCompile(`^\+?[0-9 \-()]{6,20}$`)
-	uuidPattern  = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	minBirthDate = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	// phoneWritePattern is Synerise's rule for a phone sent in an update, after
+	// trimming: "can only include digits, spaces, and an optional +".
+	phoneWritePattern = regexp.MustCompile(`^\+?[0-9 ]{6,20}$`)
+	uuidPattern       = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	minBirthDate      = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
 var sexValues = []string{"FEMALE", "MALE", "NOT_SPECIFIED", "OTHER"}
@@ -43,9 +48,9 @@ var stringRules = map[string]stringRule{
 	"zipCode":     plain(20),
 	"countryCode": plain(10),
 	"avatarUrl":   plain(2048),
-	"phone": {maxLen: 20, nullable: true, check: func(v string) string {
-		if !phonePattern.MatchString(v) {
-			return `must match ^\+?[0-9 \-()]{6,20}$`
+	"phone": {maxLen: 64, nullable: true, check: func(v string) string {
+		if !phoneWritePattern.MatchString(strings.TrimSpace(v)) {
+			return `may only include digits, spaces and an optional leading + (6 to 20 characters, ^\+?[0-9 ]{6,20}$)`
 		}
 		return ""
 	}},

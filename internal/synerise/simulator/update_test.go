@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -118,11 +119,35 @@ func TestProfileUpdateValidation(t *testing.T) {
 		wantStatus(t, h.get("/v4/clients/by-customId/"+anna.CustomID), 404)
 	})
 	t.Run("valid edge values", func(t *testing.T) {
-		body := `{"birthDate":"1900-01-02","sex":"OTHER","phone":"+1 (415) 555-0100","countryCode":"+48","displayName":""}`
+		body := `{"birthDate":"1900-01-02","sex":"OTHER","phone":" +1 415 555 0100 ","countryCode":"+48","displayName":""}`
 		wantStatus(t, h.post(path, body), 202)
 		p := h.profile(anna.ClientID)
 		if p["birthDate"] != "1900-01-02" || p["displayName"] != "" || p["countryCode"] != "+48" {
 			t.Fatalf("got %v", p)
 		}
 	})
+}
+
+func TestSetPhoneKeepsAnyForm(t *testing.T) {
+	h := newHarness(t, Options{})
+	anna := h.example(StateActivated)
+	if !h.sim.SetPhone(anna.ClientID, "+48 600-100-200") || h.sim.SetPhone(1, "123456") {
+		t.Fatal("SetPhone reports the wrong customer")
+	}
+	if p := h.profile(anna.ClientID); p["phone"] != "+48 600-100-200" {
+		t.Fatalf("phone %v", p["phone"])
+	}
+	got := listProfiles(t, h, "filters[phone]="+url.QueryEscape("+48600100200"))
+	if len(got) != 1 || got[0]["email"] != anna.Email {
+		t.Fatalf("filter by the stored phone: %v", got)
+	}
+	// An update of something else leaves it alone.
+	wantStatus(t, h.post("/v4/clients/"+strconv.FormatInt(anna.ClientID, 10), `{"city":"Sopot"}`), 202)
+	if p := h.profile(anna.ClientID); p["phone"] != "+48 600-100-200" || p["city"] != "Sopot" {
+		t.Fatalf("after an update of the city: phone %v city %v", p["phone"], p["city"])
+	}
+	h.sim.SetPhone(anna.ClientID, "")
+	if p := h.profile(anna.ClientID); p["phone"] != nil {
+		t.Fatalf("phone %v, want null", p["phone"])
+	}
 }

@@ -71,6 +71,24 @@ func (s *Simulator) failWith(req *request, status int, errText, message string, 
 	})
 }
 
+// bareError is the profile error shape without an "errors" list.
+type bareError struct {
+	Error     string `json:"error"`
+	Status    int    `json:"status"`
+	Timestamp string `json:"timestamp"`
+	Path      string `json:"path"`
+	Message   string `json:"message"`
+}
+
+// failBare answers in the profile shape with no "errors" member at all, as
+// Synerise does when it rejects a token with 403.
+func (s *Simulator) failBare(req *request, status int, message string) {
+	writeJSON(req.w, status, bareError{
+		Error: http.StatusText(status), Status: status, Timestamp: s.now().UTC().Format(timeLayout),
+		Path: req.r.URL.Path, Message: message,
+	})
+}
+
 // iamCode is the assumed IAM errorCode for a status.
 func iamCode(status int) string {
 	switch status {
