@@ -2,7 +2,7 @@ package synerise
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -22,7 +22,7 @@ type emailBody struct {
 func (s *AccountsService) RequestPasswordReset(ctx context.Context, email string) error {
 	const op = "accounts.request_password_reset"
 	if strings.TrimSpace(email) == "" {
-		return errors.New("synerise: " + op + ": email is empty")
+		return fmt.Errorf("synerise: %s: %w: email is empty", op, ErrInvalidInput)
 	}
 	return s.c.call(ctx, op, http.MethodPost, "/sauth/clients/password-reset/request", nil, emailBody{email}, nil)
 }
@@ -32,7 +32,7 @@ func (s *AccountsService) RequestPasswordReset(ctx context.Context, email string
 func (s *AccountsService) ResendActivationEmail(ctx context.Context, email string) error {
 	const op = "accounts.resend_activation_email"
 	if strings.TrimSpace(email) == "" {
-		return errors.New("synerise: " + op + ": email is empty")
+		return fmt.Errorf("synerise: %s: %w: email is empty", op, ErrInvalidInput)
 	}
 	return s.c.call(ctx, op, http.MethodPost, "/sauth/clients/activation/request", nil, emailBody{email}, nil)
 }
@@ -51,7 +51,7 @@ type PINRequest struct {
 func (s *AccountsService) RequestActivationPIN(ctx context.Context, r PINRequest) error {
 	const op = "accounts.request_activation_pin"
 	if strings.TrimSpace(r.Email) == "" || strings.TrimSpace(r.DeviceID) == "" {
-		return errors.New("synerise: " + op + ": email and deviceId are required")
+		return fmt.Errorf("synerise: %s: %w: email and deviceId are required", op, ErrInvalidInput)
 	}
 	return s.c.call(ctx, op, http.MethodPost, "/sauth/clients/activation/by-pin-code/request", nil, r, nil)
 }

@@ -58,7 +58,9 @@ func TestAccountsRefusals(t *testing.T) {
 	}{
 		{404, `{"error":"Not Found","status":404,"path":"/sauth/clients/activation/request","message":"Client not found"}`, IsNotFound},
 		{400, `{"error":"Bad Request","status":400,"message":"Account already activated"}`, IsBadRequest},
-		{403, `{"error":"Forbidden","status":403,"message":"PIN may be re-sent only from the last device"}`, IsForbidden},
+		// A business refusal carries field errors; a bare 403 would be a refused token.
+		{403, `{"error":"Forbidden","status":403,"message":"PIN may be re-sent only from the last device",` +
+			`"errors":[{"code":3,"field":"deviceId","message":"not the last device","rejectedValue":"d-2"}]}`, IsForbidden},
 		{409, `{"error":"Conflict","status":409,"message":"x"}`, IsConflict},
 	}
 	for _, tt := range tests {
@@ -69,7 +71,7 @@ func TestAccountsRefusals(t *testing.T) {
 		})
 		err := newTestClient(t, u).Accounts.ResendActivationEmail(ctx, "ann@example.com")
 		var ae *APIError
-		if !tt.is(err) || !errors.As(err, &ae) || ae.Message == "" {
+		if !tt.is(err) || !errors.As(err, &ae) || ae.Message == "" || IsCredentialsRefused(err) || u.logins.Load() != 1 {
 			t.Errorf("%d: err = %v", tt.status, err)
 		}
 	}
@@ -84,8 +86,8 @@ func TestAccountsValidateBeforeCalling(t *testing.T) {
 		"activation": c.Accounts.ResendActivationEmail(ctx, " "),
 		"pin":        c.Accounts.RequestActivationPIN(ctx, PINRequest{Email: "a@b.c"}),
 	} {
-		if err == nil {
-			t.Errorf("%s: want an error", name)
+		if !IsInvalidInput(err) {
+			t.Errorf("%s: %v, want an invalid input error", name, err)
 		}
 	}
 	if u.logins.Load() != 0 {

@@ -20,10 +20,21 @@ const (
 	// maxRefreshLead is how long before expiry a token is renewed at most; short-lived
 	// tokens are renewed when a quarter of their life is left.
 	maxRefreshLead = time.Minute
+	// defaultTokenAge is when a token whose exp cannot be read (an encrypted payload) is
+	// renewed while no token lifetime was ever observed.
+	defaultTokenAge = time.Hour
+	// minTokenAge bounds age-based renewal from below, so that one token refused soon
+	// after it was issued (a revocation) does not make the client renew every second.
+	minTokenAge = 10 * time.Second
 )
 
 // tokenSource caches the workspace JWT. Callers that find it missing, about to expire or
-// refused as expired share one login or refresh (singleflight): never a stampede.
+// refused share one login or refresh (singleflight): never a stampede.
+//
+// A token is renewed ahead of the exp of its payload. When exp cannot be read (a workspace
+// may encrypt the payload), it is renewed on age: at half the last observed lifetime —
+// exp-iat of an earlier readable token, or the time from obtaining an unreadable token to
+// Synerise refusing it — or after defaultTokenAge when no lifetime was ever observed.
 type tokenSource struct {
 	clock   Clock
 	timeout time.Duration
@@ -34,7 +45,9 @@ type tokenSource struct {
 
 	mu        sync.Mutex
 	tok       string
-	exp       time.Time // zero: unknown, the token is used until Synerise refuses it
+	exp       time.Time     // zero: unknown (unreadable payload), renewed on age
+	obtained  time.Time     // when tok was stored
+	lifetime  time.Duration // last observed token lifetime, 0 when none
 	refreshAt time.Time
 }
 
@@ -74,6 +87,10 @@ func (ts *tokenSource) renew(ctx context.Context, stale string, expired bool) (s
 		}
 		ts.mu.Lock()
 		cur, exp := ts.tok, ts.exp
+		if expired && cur == stale && cur != "" && exp.IsZero() {
+			// The only lifetime an unreadable token shows is how long Synerise accepted it.
+			ts.lifetime = now.Sub(ts.obtained)
+		}
 		ts.mu.Unlock()
 		stillValid := cur != "" && !expired && (exp.IsZero() || now.Before(exp))
 		// The flight outlives any one caller's cancellation; it has its own deadline.
@@ -109,17 +126,26 @@ func (ts *tokenSource) store(tok string) string {
 	exp, iat := jwtTimes(tok)
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	ts.tok, ts.exp, ts.refreshAt = tok, exp, time.Time{}
-	if !exp.IsZero() {
-		if iat.IsZero() || iat.After(now) {
-			iat = now
+	ts.tok, ts.exp, ts.obtained = tok, exp, now
+	if exp.IsZero() {
+		age := defaultTokenAge
+		if ts.lifetime > 0 {
+			age = max(ts.lifetime/2, minTokenAge)
 		}
-		lead := exp.Sub(iat) / 4
-		if lead > maxRefreshLead {
-			lead = maxRefreshLead
-		}
-		ts.refreshAt = exp.Add(-lead)
+		ts.refreshAt = now.Add(age)
+		return tok
 	}
+	if iat.IsZero() || iat.After(now) {
+		iat = now
+	}
+	if life := exp.Sub(iat); life > 0 {
+		ts.lifetime = life
+	}
+	lead := exp.Sub(iat) / 4
+	if lead > maxRefreshLead {
+		lead = maxRefreshLead
+	}
+	ts.refreshAt = exp.Add(-lead)
 	return tok
 }
 
@@ -164,7 +190,9 @@ func (c *Client) login(ctx context.Context) (string, error) {
 	if err == nil && out.Token == "" {
 		err = errors.New("decode response: no token")
 	}
-	if err != nil {
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		err = fmt.Errorf("workspace login: %w: %w", ErrCredentialsRefused, err)
+	} else if err != nil {
 		err = fmt.Errorf("workspace login: %w", err)
 	}
 	c.observer.ObserveCall("auth.login", status, c.clock.Now().Sub(start), err)

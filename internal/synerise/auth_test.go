@@ -2,8 +2,10 @@ package synerise
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -109,18 +111,266 @@ func TestTokenExpiredTriggersOneReLogin(t *testing.T) {
 			tokenExpired(w)
 		})
 		_, err := newTestClient(t, u).Profiles.Get(ctx, 1)
-		if !IsUnauthorized(err) || hits.Load() != 2 || u.logins.Load() != 2 {
+		if !IsCredentialsRefused(err) || !IsUnauthorized(err) || hits.Load() != 2 || u.logins.Load() != 2 {
 			t.Errorf("err %v, hits %d, logins %d", err, hits.Load(), u.logins.Load())
 		}
 	})
-	t.Run("other 401s do not re-login", func(t *testing.T) {
-		u := newUpstream(t)
-		u.handle("GET /v4/clients/1", func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, 401, map[string]any{"error": "Unauthorized", "message": "Missing permission"})
+}
+
+// Synerise answers a token it no longer accepts with any 401, or a 403 without field errors.
+var tokenRejections = []struct {
+	name   string
+	status int
+	body   string
+}{
+	{"401 Invalid token.", 401, `{"error":"Unauthorized","status":401,"message":"Invalid token."}`},
+	{"401 Unauthorized", 401, `{"error":"Unauthorized","status":401,"message":"Unauthorized"}`},
+	{"401 empty body", 401, ``},
+	{"401 non-JSON body", 401, `<html><body>401 Authorization Required</body></html>`},
+	{"403 IAM shape", 403, `{"path":"/v4/clients/1","errorCode":"UAUTH-403","status":403,"message":"Access denied","traceId":"t-9"}`},
+	{"403 empty errors", 403, `{"error":"Forbidden","status":403,"message":"Forbidden","errors":[]}`},
+}
+
+func rejectWith(status int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+}
+
+func TestRejectedTokenMeansOneLoginAndOneReplay(t *testing.T) {
+	ctx := context.Background()
+	for _, rej := range tokenRejections {
+		t.Run(rej.name+" GET", func(t *testing.T) {
+			u := newUpstream(t)
+			u.reject = rejectWith(rej.status, rej.body)
+			var hits atomic.Int32
+			profileRoute(u, &hits)
+			c := newTestClient(t, u)
+			_, err := c.Profiles.Get(ctx, 1)
+			must(t, err)
+			u.revokeAll() // revoked before its exp: a regenerated API key, a key rotation
+			before := u.requests.Load()
+			_, err = c.Profiles.Get(ctx, 1)
+			// rejected GET, login, replayed GET
+			if err != nil || u.logins.Load() != 2 || u.refreshes.Load() != 0 || hits.Load() != 2 || u.requests.Load()-before != 3 {
+				t.Errorf("err %v, logins %d, refreshes %d, hits %d, requests %d",
+					err, u.logins.Load(), u.refreshes.Load(), hits.Load(), u.requests.Load()-before)
+			}
 		})
+		t.Run(rej.name+" POST", func(t *testing.T) {
+			u := newUpstream(t)
+			u.reject = rejectWith(rej.status, rej.body)
+			var bodies []string
+			var attempts atomic.Int32
+			u.mux.HandleFunc("POST /sauth/clients/password-reset/request", func(w http.ResponseWriter, r *http.Request) {
+				attempts.Add(1)
+				b, _ := io.ReadAll(r.Body)
+				if !u.authorized(r) {
+					u.reject(w, r)
+					return
+				}
+				bodies = append(bodies, string(b))
+				w.WriteHeader(http.StatusAccepted)
+			})
+			c := newTestClient(t, u)
+			must(t, c.Accounts.RequestPasswordReset(ctx, "a@b.c"))
+			u.revokeAll()
+			must(t, c.Accounts.RequestPasswordReset(ctx, "a@b.c"))
+			if attempts.Load() != 3 || len(bodies) != 2 || bodies[1] != `{"email":"a@b.c"}` || u.logins.Load() != 2 {
+				t.Errorf("attempts %d, bodies %q, logins %d", attempts.Load(), bodies, u.logins.Load())
+			}
+		})
+		t.Run(rej.name+" twice", func(t *testing.T) {
+			u := newUpstream(t)
+			var hits atomic.Int32
+			u.mux.HandleFunc("GET /v4/clients/1", func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				rejectWith(rej.status, rej.body)(w, r)
+			})
+			_, err := newTestClient(t, u).Profiles.Get(ctx, 1)
+			var ae *APIError
+			if !IsCredentialsRefused(err) || !errors.As(err, &ae) || ae.StatusCode != rej.status ||
+				hits.Load() != 2 || u.logins.Load() != 2 {
+				t.Errorf("err %v, hits %d, logins %d", err, hits.Load(), u.logins.Load())
+			}
+		})
+	}
+}
+
+func TestForbiddenWithFieldErrorsIsABusinessRefusal(t *testing.T) {
+	u := newUpstream(t)
+	var hits atomic.Int32
+	u.handle("POST /sauth/clients/activation/by-pin-code/request", func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		writeJSON(w, 403, map[string]any{"error": "Forbidden", "status": 403,
+			"message": "A PIN may be re-sent only from the device that last requested one.",
+			"errors":  []map[string]any{{"code": 3, "field": "deviceId", "message": "not the device of the last request", "rejectedValue": "dev-2"}}})
+	})
+	c := newTestClient(t, u)
+	err := c.Accounts.RequestActivationPIN(context.Background(), PINRequest{Email: "a@b.c", UUID: "u-1", DeviceID: "dev-2"})
+	var ae *APIError
+	if !IsForbidden(err) || IsCredentialsRefused(err) || !errors.As(err, &ae) || len(ae.FieldErrors) != 1 || ae.FieldErrors[0].Field != "deviceId" {
+		t.Errorf("err %v", err)
+	}
+	if hits.Load() != 1 || u.logins.Load() != 1 {
+		t.Errorf("hits %d, logins %d; want the refusal returned with no second login", hits.Load(), u.logins.Load())
+	}
+}
+
+func TestRefusedLoginIsCredentialsRefused(t *testing.T) {
+	ctx := context.Background()
+	t.Run("first login", func(t *testing.T) {
+		u := newUpstream(t)
+		var hits atomic.Int32
+		profileRoute(u, &hits)
+		u.keyGone.Store(true)
 		_, err := newTestClient(t, u).Profiles.Get(ctx, 1)
-		if !IsUnauthorized(err) || u.logins.Load() != 1 {
-			t.Errorf("err %v, logins %d", err, u.logins.Load())
+		if !IsCredentialsRefused(err) || !IsUnauthorized(err) || hits.Load() != 0 || u.logins.Load() != 1 {
+			t.Errorf("err %v, hits %d, logins %d", err, hits.Load(), u.logins.Load())
+		}
+		if !strings.Contains(err.Error(), "trace-123") {
+			t.Errorf("the refusal lost its trace id: %v", err)
+		}
+	})
+	t.Run("login after a rejected token", func(t *testing.T) {
+		u := newUpstream(t)
+		var hits atomic.Int32
+		profileRoute(u, &hits)
+		c := newTestClient(t, u)
+		_, err := c.Profiles.Get(ctx, 1)
+		must(t, err)
+		u.keyGone.Store(true) // the API key was regenerated in the Synerise app
+		u.revokeAll()
+		_, err = c.Profiles.Get(ctx, 1)
+		if !IsCredentialsRefused(err) || hits.Load() != 1 || u.logins.Load() != 2 {
+			t.Errorf("err %v, hits %d, logins %d", err, hits.Load(), u.logins.Load())
+		}
+	})
+	t.Run("other login failures are not", func(t *testing.T) {
+		u := newUpstream(t)
+		u.mux.HandleFunc("POST /uauth/v2/auth/login/profile/", func(http.ResponseWriter, *http.Request) {})
+		bad, err := NewClient(u.URL+"/nowhere", testAPIKey, WithClock(u.clock), WithRetry(1, 0, 0))
+		must(t, err)
+		if _, err := bad.Profiles.Get(ctx, 1); err == nil || IsCredentialsRefused(err) {
+			t.Errorf("404 from login: %v", err)
+		}
+	})
+}
+
+// Twenty callers holding a token Synerise has just revoked share one login.
+func TestConcurrentRejectedTokenShareOneLogin(t *testing.T) {
+	u := newUpstream(t)
+	var rejected atomic.Int32
+	u.reject = func(w http.ResponseWriter, r *http.Request) {
+		rejected.Add(1)
+		rejectWith(401, `{"error":"Unauthorized","status":401,"message":"Invalid token."}`)(w, r)
+	}
+	var hits atomic.Int32
+	profileRoute(u, &hits)
+	c := newTestClient(t, u)
+	_, err := c.Profiles.Get(context.Background(), 1)
+	must(t, err)
+	u.revokeAll()
+	u.loginGate = make(chan struct{})
+	const callers = 20
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			if _, err := c.Profiles.Get(context.Background(), 1); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	// All twenty are refused with the old token while the one login is held back.
+	for deadline := time.Now().Add(5 * time.Second); rejected.Load() < callers && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(u.loginGate)
+	wg.Wait()
+	if rejected.Load() != callers || u.logins.Load() != 2 || hits.Load() != 1+callers {
+		t.Errorf("rejected %d, logins %d (want 2: the first and one for all %d), hits %d",
+			rejected.Load(), u.logins.Load(), callers, hits.Load())
+	}
+}
+
+// A workspace may encrypt the JWT payload: exp cannot be read, so the token is renewed on age.
+func TestUnreadableTokenIsRenewedOnAge(t *testing.T) {
+	ctx := context.Background()
+	renewals := func(u *upstream) int32 { return u.logins.Load() + u.refreshes.Load() }
+	t.Run("one hour when no lifetime was observed", func(t *testing.T) {
+		u := newUpstream(t)
+		u.opaque.Store(true)
+		profileRoute(u, nil)
+		c := newTestClient(t, u)
+		_, err := c.Profiles.Get(ctx, 1)
+		must(t, err)
+		u.clock.Advance(59 * time.Minute)
+		_, err = c.Profiles.Get(ctx, 1)
+		must(t, err)
+		if renewals(u) != 1 {
+			t.Fatalf("renewed before an hour: logins %d refreshes %d", u.logins.Load(), u.refreshes.Load())
+		}
+		u.clock.Advance(time.Minute)
+		_, err = c.Profiles.Get(ctx, 1)
+		must(t, err)
+		if u.refreshes.Load() != 1 || u.logins.Load() != 1 {
+			t.Errorf("after an hour: logins %d refreshes %d; want one refresh", u.logins.Load(), u.refreshes.Load())
+		}
+	})
+	t.Run("half the lifetime of an earlier readable token", func(t *testing.T) {
+		u := newUpstream(t)
+		u.tokenTTL = 20 * time.Minute
+		profileRoute(u, nil)
+		c := newTestClient(t, u)
+		_, err := c.Profiles.Get(ctx, 1)
+		must(t, err)
+		u.opaque.Store(true)
+		u.clock.Advance(19 * time.Minute) // readable: renewed a minute before exp
+		_, err = c.Profiles.Get(ctx, 1)
+		must(t, err)
+		if u.refreshes.Load() != 1 {
+			t.Fatalf("readable token not refreshed ahead of exp: %d", u.refreshes.Load())
+		}
+		u.clock.Advance(9 * time.Minute) // the opaque one is 9 minutes old
+		_, err = c.Profiles.Get(ctx, 1)
+		must(t, err)
+		if renewals(u) != 2 {
+			t.Fatalf("renewed before half of 20 minutes: logins %d refreshes %d", u.logins.Load(), u.refreshes.Load())
+		}
+		u.clock.Advance(time.Minute)
+		_, err = c.Profiles.Get(ctx, 1)
+		must(t, err)
+		if u.refreshes.Load() != 2 {
+			t.Errorf("not renewed at half of 20 minutes: logins %d refreshes %d", u.logins.Load(), u.refreshes.Load())
+		}
+	})
+	t.Run("half the time until the last rejection", func(t *testing.T) {
+		u := newUpstream(t)
+		u.opaque.Store(true)
+		u.reject = rejectWith(401, `{"error":"Unauthorized","message":"Invalid token."}`)
+		profileRoute(u, nil)
+		c := newTestClient(t, u)
+		_, err := c.Profiles.Get(ctx, 1)
+		must(t, err)
+		u.clock.Advance(40 * time.Minute)
+		u.revokeAll() // the token lived 40 minutes
+		_, err = c.Profiles.Get(ctx, 1)
+		must(t, err)
+		if u.logins.Load() != 2 {
+			t.Fatalf("logins %d after the rejection", u.logins.Load())
+		}
+		u.clock.Advance(19 * time.Minute)
+		_, err = c.Profiles.Get(ctx, 1)
+		must(t, err)
+		if renewals(u) != 2 {
+			t.Fatalf("renewed before half of 40 minutes: logins %d refreshes %d", u.logins.Load(), u.refreshes.Load())
+		}
+		u.clock.Advance(time.Minute)
+		_, err = c.Profiles.Get(ctx, 1)
+		must(t, err)
+		if u.refreshes.Load() != 1 || u.logins.Load() != 2 {
+			t.Errorf("not renewed at half of 40 minutes: logins %d refreshes %d", u.logins.Load(), u.refreshes.Load())
 		}
 	})
 }

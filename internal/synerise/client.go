@@ -1,11 +1,32 @@
 // Package synerise is a typed, resilient client for the parts of the Synerise API the console
 // uses: customer profiles, RaaS account actions and RaaS general settings.
 //
-// One Client serves the whole process and is safe for concurrent use. Every call has a
-// deadline; GETs are retried a bounded number of times with jittered backoff; POSTs are never
-// retried (except once after a "Token expired." 401, which never reached business logic); a
-// circuit breaker fails fast while Synerise keeps failing. All of that lives in the
-// RoundTrippers of transport.go, so the service methods stay plain.
+// One Client serves the whole process and is safe for concurrent use. All resilience lives
+// in the RoundTrippers of transport.go, so the service methods stay plain. The rules, from
+// the API contract (docs: synerise-api.md, "Second version"):
+//
+//   - Every call has a deadline (WithTimeout, default 10s), retries and re-login included.
+//   - Token rejection: any 401, whatever its body, and any 403 without field errors mean
+//     Synerise no longer accepts the workspace token. The client logs in again (one login
+//     shared by all concurrent callers) and sends the request exactly once more, POSTs too:
+//     nothing ran on a refused token. A second refusal, or a refused login, is
+//     ErrCredentialsRefused (IsCredentialsRefused). A 403 with field errors is a business
+//     refusal (the PIN device rule): an ordinary *APIError, never a login.
+//   - Tokens are renewed ahead of their exp; when the payload is unreadable (encrypted), on
+//     age: at half the last observed lifetime, after an hour when none was ever observed.
+//   - Back-pressure: only idempotent GETs are retried, at most once (DefaultRetryAttempts),
+//     after a short jittered pause, on 429, 502, 503, 504 and connection errors. Retry-After
+//     is a promise: the retry never goes out sooner, and when it asks for more than an
+//     interactive request can wait (WithMaxRetryWait, default 2s) there is no retry and the
+//     *RateLimitError carries RetryAfter at once. 429 is rate limiting; 502/503/504 with
+//     Retry-After are "busy" (both *RateLimitError, IsRateLimited); 502/503/504 without it
+//     are "unavailable" (IsUnavailable).
+//   - Writes are never retried (the token replay aside) and outlive their caller: once sent
+//     they run to their answer on the client's own deadline even if the caller's context is
+//     cancelled; a write whose caller gave up before it was sent is not sent.
+//   - Every value placed in a URL path is escaped; empty, blank, "." and ".." values are
+//     refused before any request (ErrInvalidPathValue, IsInvalidInput).
+//   - A circuit breaker fails fast (ErrCircuitOpen) while Synerise keeps failing.
 package synerise
 
 import (
@@ -23,12 +44,16 @@ import (
 
 // Defaults used when no option overrides them.
 const (
-	DefaultTimeout         = 10 * time.Second
-	DefaultUserAgent       = "raas-console/1 (+synerise-go-client)"
-	DefaultSettingsPath    = "/sauth/settings/general"
-	DefaultRetryAttempts   = 3
-	DefaultRetryBase       = 100 * time.Millisecond
-	DefaultRetryCap        = 2 * time.Second
+	DefaultTimeout      = 10 * time.Second
+	DefaultUserAgent    = "raas-console/1 (+synerise-go-client)"
+	DefaultSettingsPath = "/sauth/settings/general"
+	// DefaultRetryAttempts is attempts in total for an idempotent GET: one retry at most.
+	DefaultRetryAttempts = 2
+	DefaultRetryBase     = 100 * time.Millisecond
+	DefaultRetryCap      = 2 * time.Second
+	// DefaultMaxRetryWait is the longest Retry-After the client waits out before its one
+	// retry: about what an interactive request can wait. Longer, it does not retry.
+	DefaultMaxRetryWait    = 2 * time.Second
 	DefaultBreakerFailures = 5
 	DefaultBreakerCooldown = 30 * time.Second
 	DefaultMaxResponseSize = 4 << 20
@@ -90,6 +115,7 @@ type Client struct {
 	retryMax     int
 	retryBase    time.Duration
 	retryCap     time.Duration
+	retryWait    time.Duration
 	breakerMax   int
 	breakerPause time.Duration
 
@@ -144,14 +170,28 @@ func WithUserAgent(ua string) Option {
 	return func(c *Client) error { c.userAgent = ua; return nil }
 }
 
-// WithRetry sets how idempotent calls are retried: attempts in total (1 disables retries),
-// and the base and cap of the jittered exponential backoff.
+// WithRetry sets how idempotent calls are retried: attempts in total (1 disables retries,
+// 2 — the default — allows the one retry the contract permits; more is refused), and the
+// base and cap of the jittered backoff before the retry.
 func WithRetry(maxAttempts int, base, cap time.Duration) Option {
 	return func(c *Client) error {
-		if maxAttempts < 1 || base < 0 || cap < base {
-			return errors.New("retry: need maxAttempts >= 1 and 0 <= base <= cap")
+		if maxAttempts < 1 || maxAttempts > 2 || base < 0 || cap < base {
+			return errors.New("retry: need 1 <= maxAttempts <= 2 and 0 <= base <= cap")
 		}
 		c.retryMax, c.retryBase, c.retryCap = maxAttempts, base, cap
+		return nil
+	}
+}
+
+// WithMaxRetryWait sets the longest Retry-After an idempotent call waits out before its
+// retry (default DefaultMaxRetryWait). When Synerise asks for longer, the call is not
+// retried: it fails at once with a *RateLimitError carrying RetryAfter.
+func WithMaxRetryWait(d time.Duration) Option {
+	return func(c *Client) error {
+		if d < 0 {
+			return errors.New("max retry wait must not be negative")
+		}
+		c.retryWait = d
 		return nil
 	}
 }
@@ -238,6 +278,7 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 		retryMax:     DefaultRetryAttempts,
 		retryBase:    DefaultRetryBase,
 		retryCap:     DefaultRetryCap,
+		retryWait:    DefaultMaxRetryWait,
 		breakerMax:   DefaultBreakerFailures,
 		breakerPause: DefaultBreakerCooldown,
 	}
@@ -254,11 +295,14 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c.breaker = newBreaker(c.breakerMax, c.breakerPause, c.clock)
 	c.plainRT = &retryTransport{
 		next:     &breakerTransport{next: c.base, breaker: c.breaker},
-		attempts: c.retryMax, base: c.retryBase, cap: c.retryCap, clock: c.clock,
+		attempts: c.retryMax, base: c.retryBase, cap: c.retryCap, maxWait: c.retryWait, clock: c.clock,
 	}
 	c.tokens = &tokenSource{clock: c.clock, timeout: c.timeout, login: c.login, refresh: c.refresh}
 	c.rt = &deadlineTransport{
-		next:    &authTransport{next: c.plainRT, tokens: c.tokens, maxBody: c.maxBody},
+		next: &authTransport{
+			next: c.plainRT, tokens: c.tokens, maxBody: c.maxBody, timeout: c.timeout,
+			refused: c.credentialsRefused,
+		},
 		timeout: c.timeout,
 	}
 	c.Profiles = &ProfilesService{c: c}
@@ -328,7 +372,7 @@ func (c *Client) roundTrip(ctx context.Context, rt http.RoundTripper, method, es
 	}
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
-		return 0, err
+		return apiStatus(err), err
 	}
 	defer resp.Body.Close()
 	data, err := readBody(resp.Body, c.maxBody)
@@ -367,6 +411,11 @@ func (c *Client) secrets() []string {
 	return []string{c.apiKey, c.tokens.current()}
 }
 
+// credentialsRefused is the error for an answer that refused a token fresh from a login.
+func (c *Client) credentialsRefused(req *http.Request, resp *http.Response, body []byte) error {
+	return fmt.Errorf("%w: %w", ErrCredentialsRefused, newResponseError(req, resp, body, c.clock.Now(), c.secrets()))
+}
+
 // ErrResponseTooLarge is returned when a response body exceeds the size cap.
 var ErrResponseTooLarge = errors.New("response body too large")
 
@@ -379,6 +428,16 @@ func readBody(r io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, limit)
 	}
 	return data, nil
+}
+
+// pathSegment checks and escapes value for one URL path segment. kind names the value in
+// the error ("email", "customId"). Empty and blank values are refused, and so are "." and
+// "..", which proxies and HTTP libraries normalise away, sending the request elsewhere.
+func pathSegment(kind, value string) (string, error) {
+	if strings.TrimSpace(value) == "" || value == "." || value == ".." {
+		return "", fmt.Errorf("%s %q: %w", kind, value, ErrInvalidPathValue)
+	}
+	return escapeSegment(value), nil
 }
 
 // escapeSegment escapes one path segment; '+' too, which url.PathEscape leaves alone but

@@ -17,6 +17,21 @@ import (
 // ErrCircuitOpen is returned, without calling Synerise, while the circuit breaker is open.
 var ErrCircuitOpen = errors.New("synerise: circuit open: Synerise is failing")
 
+// ErrCredentialsRefused is wrapped by the error of a call when Synerise refused the console's
+// credentials: the workspace login itself was refused (401 or 403), or a token fresh from a
+// new login was refused again. The refusal's *APIError is wrapped too. Retrying does not help;
+// an admin must check the workspace API key.
+var ErrCredentialsRefused = errors.New("Synerise refused the console's credentials")
+
+// ErrInvalidInput is wrapped by every error returned without calling Synerise because an
+// argument cannot be sent (an empty e-mail, an empty update, an unusable path value).
+var ErrInvalidInput = errors.New("invalid input")
+
+// ErrInvalidPathValue is wrapped, with the kind of identifier, when a value meant for a URL
+// path segment is empty, only whitespace, "." or ".." (proxies and HTTP libraries normalise
+// the last two away, so the request would reach another resource). It wraps ErrInvalidInput.
+var ErrInvalidPathValue = fmt.Errorf("%w: value cannot be used as a URL path segment", ErrInvalidInput)
+
 // FieldError is one entry of the "errors" list of a validation error.
 type FieldError struct {
 	Code          int    `json:"code"`
@@ -65,18 +80,32 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// RateLimitError is a 429 or 503: Synerise asks the caller to back off.
+// RateLimitError is Synerise asking the caller to back off: a 429 (rate limiting, with or
+// without Retry-After), or a 502, 503 or 504 that came with Retry-After (busy). The status
+// stays in APIError.StatusCode. A 502/503/504 without Retry-After is a plain *APIError for
+// which IsUnavailable is true.
 type RateLimitError struct {
 	APIError
-	RetryAfter time.Duration // 0 when Synerise did not say
+	// RetryAfter is how long Synerise asked to wait (Retry-After, delta seconds or an HTTP
+	// date); 0 when it did not say. The client never sends the same request again sooner.
+	RetryAfter time.Duration
 }
 
 func (e *RateLimitError) Error() string {
-	s := "rate limited: " + e.APIError.Error()
+	s := "rate limited (too many requests): "
+	if e.StatusCode != http.StatusTooManyRequests {
+		s = "busy: "
+	}
+	s += e.APIError.Error()
 	if e.RetryAfter > 0 {
-		s += fmt.Sprintf(" (retry after %s)", e.RetryAfter.Round(time.Second))
+		s += fmt.Sprintf(" (wait %s)", waitText(e.RetryAfter))
 	}
 	return s
+}
+
+// waitText is d in whole seconds, rounded up: "wait 1 s" rather than "wait 0 s".
+func waitText(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10) + " s"
 }
 
 // Unwrap lets errors.As find the embedded *APIError.
@@ -141,11 +170,19 @@ func newResponseError(req *http.Request, resp *http.Response, body []byte, now t
 			e.FieldErrors[i].RejectedValue = scrub(s, secrets)
 		}
 	}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		ra, _ := parseRetryAfter(resp.Header.Get("Retry-After"), now)
+	ra, hasRA := parseRetryAfter(resp.Header.Get("Retry-After"), now)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return &RateLimitError{APIError: e, RetryAfter: ra}
+	case isGatewayStatus(resp.StatusCode) && hasRA:
 		return &RateLimitError{APIError: e, RetryAfter: ra}
 	}
 	return &e
+}
+
+// isGatewayStatus reports 502, 503 and 504: Synerise (or what fronts it) is not answering.
+func isGatewayStatus(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 }
 
 // parseRetryAfter reads a Retry-After header: delta-seconds or an HTTP date.
@@ -226,14 +263,31 @@ func IsBadRequest(err error) bool {
 }
 
 // IsUnauthorized reports whether Synerise answered 401 (a bad API key, or a token that was
-// still refused after one re-login).
+// still refused after one re-login). IsCredentialsRefused is the broader, preferred test.
 func IsUnauthorized(err error) bool { return apiStatus(err) == http.StatusUnauthorized }
 
-// IsRateLimited reports whether Synerise answered 429 or 503.
+// IsCredentialsRefused reports whether Synerise refused the console's credentials: the
+// workspace login was refused, or a token fresh from a new login was refused too (see
+// ErrCredentialsRefused). The refusal's *APIError remains reachable with errors.As.
+func IsCredentialsRefused(err error) bool { return errors.Is(err, ErrCredentialsRefused) }
+
+// IsRateLimited reports whether Synerise asked the caller to back off: a 429, or a
+// 502/503/504 with Retry-After. The error is then a *RateLimitError carrying RetryAfter.
 func IsRateLimited(err error) bool {
 	var e *RateLimitError
 	return errors.As(err, &e)
 }
+
+// IsUnavailable reports whether Synerise answered 502, 503 or 504 without Retry-After:
+// it is unavailable, and did not say for how long (unlike IsRateLimited).
+func IsUnavailable(err error) bool {
+	var rl *RateLimitError
+	return isGatewayStatus(apiStatus(err)) && !errors.As(err, &rl)
+}
+
+// IsInvalidInput reports whether the call was refused before any request because an
+// argument could not be sent (see ErrInvalidInput and ErrInvalidPathValue).
+func IsInvalidInput(err error) bool { return errors.Is(err, ErrInvalidInput) }
 
 // IsCircuitOpen reports whether the call was refused by the open circuit breaker.
 func IsCircuitOpen(err error) bool { return errors.Is(err, ErrCircuitOpen) }
@@ -247,12 +301,16 @@ func IsTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// isTokenExpired recognises the 401 body Synerise sends for an expired workspace token.
-func isTokenExpired(body []byte) bool {
-	ef, ok := decodeErrorBody(body)
-	if !ok {
-		return false
+// isTokenRejection reports whether an answer means "this token is no longer accepted": any
+// 401 whatever its body, or a 403 without field errors. A 403 with field errors is a
+// business refusal (the PIN device rule), not a verdict on the token.
+func isTokenRejection(status int, body []byte) bool {
+	switch status {
+	case http.StatusUnauthorized:
+		return true
+	case http.StatusForbidden:
+		ef, _ := decodeErrorBody(body)
+		return len(ef.fields) == 0
 	}
-	msg := strings.ToLower(ef.code + " " + ef.message)
-	return strings.Contains(msg, "token expired")
+	return false
 }

@@ -3,6 +3,7 @@ package synerise
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -22,9 +23,9 @@ func TestErrorShapes(t *testing.T) {
 				`"errors":[{"code":1,"field":"phone","message":"must match","rejectedValue":"abc"}]}`,
 			APIError{StatusCode: 400, Code: "Bad Request", Message: "Validation failed",
 				FieldErrors: []FieldError{{Code: 1, Field: "phone", Message: "must match", RejectedValue: "abc"}}}},
-		{"IAM shape", 403,
-			`{"path":"/uauth/x","timestamp":"2024-01-01T00:00:00Z","errorCode":"UAUTH-403","status":403,"message":"No permission","traceId":"t-77"}`,
-			APIError{StatusCode: 403, Code: "UAUTH-403", Message: "No permission", TraceID: "t-77"}},
+		{"IAM shape", 400,
+			`{"path":"/uauth/x","timestamp":"2024-01-01T00:00:00Z","errorCode":"UAUTH-400","status":400,"message":"No such thing","traceId":"t-77"}`,
+			APIError{StatusCode: 400, Code: "UAUTH-400", Message: "No such thing", TraceID: "t-77"}},
 		{"numeric errorCode", 500, `{"errorCode":1234,"message":"boom"}`,
 			APIError{StatusCode: 500, Code: "1234", Message: "boom"}},
 		{"non-JSON", 502, "<html><body>Bad gateway\x00</body></html>",
@@ -88,7 +89,7 @@ func TestErrorNeverCarriesSecrets(t *testing.T) {
 	// A refused login names neither the key nor a token.
 	bad, _ := NewClient(u.URL, "wrong-key-secret-value", WithClock(u.clock))
 	_, err = bad.Profiles.Get(context.Background(), 1)
-	if !IsUnauthorized(err) || strings.Contains(err.Error(), "wrong-key-secret-value") || !strings.Contains(err.Error(), "trace-123") {
+	if !IsUnauthorized(err) || !IsCredentialsRefused(err) || strings.Contains(err.Error(), "wrong-key-secret-value") || !strings.Contains(err.Error(), "trace-123") {
 		t.Errorf("bad key: %v", err)
 	}
 }
@@ -110,6 +111,52 @@ func TestRateLimitError(t *testing.T) {
 	}
 	if IsRateLimited(errors.New("x")) || IsNotFound(nil) {
 		t.Error("helpers matched the wrong errors")
+	}
+}
+
+// 429 is rate limiting; 502/503/504 with Retry-After are "busy, wait"; without it they are
+// "unavailable". The status stays visible in every case.
+func TestBackPressureClassification(t *testing.T) {
+	tests := []struct {
+		status          int
+		retryAfter      string
+		rateLimited     bool
+		unavailable     bool
+		wantRetryAfter  time.Duration
+		wantMessagePart string
+	}{
+		{429, "", true, false, 0, "rate limited (too many requests)"},
+		{429, "7", true, false, 7 * time.Second, "(wait 7 s)"},
+		{503, "7", true, false, 7 * time.Second, "busy: "},
+		{502, "1", true, false, time.Second, "busy: "},
+		{504, "30", true, false, 30 * time.Second, "(wait 30 s)"},
+		{503, "", false, true, 0, "503 Service Unavailable"},
+		{502, "", false, true, 0, "502 Bad Gateway"},
+		{504, "", false, true, 0, "504 Gateway Timeout"},
+		{503, "soon", false, true, 0, "503"},
+		{500, "", false, false, 0, "500"},
+		{500, "7", false, false, 0, "500"},
+	}
+	for _, tt := range tests {
+		u := newUpstream(t)
+		u.handle("GET /v4/clients/1", func(w http.ResponseWriter, r *http.Request) {
+			if tt.retryAfter != "" {
+				w.Header().Set("Retry-After", tt.retryAfter)
+			}
+			writeJSON(w, tt.status, map[string]any{"error": http.StatusText(tt.status), "status": tt.status, "message": "x"})
+		})
+		_, err := newTestClient(t, u, WithRetry(1, 0, 0)).Profiles.Get(context.Background(), 1)
+		name := fmt.Sprintf("%d Retry-After %q", tt.status, tt.retryAfter)
+		var rl *RateLimitError
+		if IsRateLimited(err) != tt.rateLimited || IsUnavailable(err) != tt.unavailable || apiStatus(err) != tt.status {
+			t.Errorf("%s: rate limited %v, unavailable %v, status %d: %v", name, IsRateLimited(err), IsUnavailable(err), apiStatus(err), err)
+		}
+		if errors.As(err, &rl) && (rl.RetryAfter != tt.wantRetryAfter || rl.StatusCode != tt.status) {
+			t.Errorf("%s: RetryAfter %v, status %d", name, rl.RetryAfter, rl.StatusCode)
+		}
+		if !strings.Contains(err.Error(), tt.wantMessagePart) {
+			t.Errorf("%s: %q lacks %q", name, err, tt.wantMessagePart)
+		}
 	}
 }
 
@@ -196,7 +243,7 @@ func TestNewClientValidates(t *testing.T) {
 	if _, err := NewClient("https://api.synerise.com", " "); err == nil {
 		t.Error("empty key accepted")
 	}
-	for i, opt := range []Option{WithTimeout(0), WithRetry(0, 0, 0), WithBreaker(-1, time.Second), WithSettingsPath("x"),
+	for i, opt := range []Option{WithTimeout(0), WithRetry(0, 0, 0), WithRetry(3, 0, 0), WithMaxRetryWait(-1), WithBreaker(-1, time.Second), WithSettingsPath("x"),
 		WithTransport(nil), WithHTTPClient(nil), WithClock(nil), WithMaxResponseSize(0)} {
 		if _, err := NewClient("https://api.synerise.com", "k", opt); err == nil {
 			t.Errorf("option %d accepted a bad value", i)

@@ -65,6 +65,8 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("Error() = %q", msg)
 			}
 		}
-		isTokenExpired(data)
+		for _, status := range []int{401, 403} {
+			isTokenRejection(status, data)
+		}
 	})
 }

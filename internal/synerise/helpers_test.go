@@ -65,15 +65,29 @@ func makeJWT(iat, exp time.Time) string {
 	return head + "." + body + ".c2lnbmF0dXJl"
 }
 
+// makeOpaqueToken returns a token whose payload cannot be read, like a workspace's
+// encrypted JWT: three parts, the middle one not base64-encoded JSON.
+func makeOpaqueToken() string {
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(`{"alg":"dir","enc":"A256GCM"}`)) + "." +
+		enc.EncodeToString(fmt.Appendf(nil, "\x8f\x01ciphertext-%d\xff", jwtSeq.Add(1))) + ".dGFn"
+}
+
 // upstream is a fake Synerise: login and refresh are built in, tests add routes to mux.
 type upstream struct {
 	*httptest.Server
 	mux       *http.ServeMux
 	clock     *fakeClock
 	tokenTTL  time.Duration
+	requests  atomic.Int32 // every request, login and refresh included
 	logins    atomic.Int32
 	refreshes atomic.Int32
 	loginGate chan struct{} // when non-nil, login waits for it to close
+	opaque    atomic.Bool   // when true, issued tokens have an unreadable payload
+	keyGone   atomic.Bool   // when true, login refuses the API key
+	// reject answers a request whose token is not (or no longer) accepted; tokenExpired
+	// when nil.
+	reject http.HandlerFunc
 
 	mu     sync.Mutex
 	issued map[string]bool
@@ -90,7 +104,7 @@ func newUpstream(t testing.TB) *upstream {
 		var in struct {
 			APIKey string `json:"apiKey"`
 		}
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.APIKey != testAPIKey || r.Header.Get("Authorization") != "" {
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.APIKey != testAPIKey || r.Header.Get("Authorization") != "" || u.keyGone.Load() {
 			w.WriteHeader(http.StatusUnauthorized)
 			io.WriteString(w, `{"path":"/uauth/v2/auth/login/profile","timestamp":"2024-01-01T00:00:00Z","errorCode":"UAUTH-401","status":401,"message":"Bad API key","traceId":"trace-123"}`)
 			return
@@ -105,7 +119,10 @@ func newUpstream(t testing.TB) *upstream {
 		u.refreshes.Add(1)
 		writeJSON(w, 200, map[string]string{"token": u.issue()})
 	})
-	u.Server = httptest.NewServer(u.mux)
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.requests.Add(1)
+		u.mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(u.Close)
 	return u
 }
@@ -113,13 +130,16 @@ func newUpstream(t testing.TB) *upstream {
 func (u *upstream) issue() string {
 	now := u.clock.Now()
 	tok := makeJWT(now, now.Add(u.tokenTTL))
+	if u.opaque.Load() {
+		tok = makeOpaqueToken()
+	}
 	u.mu.Lock()
 	u.issued[tok] = true
 	u.mu.Unlock()
 	return tok
 }
 
-// revokeAll makes every issued token answer "Token expired.".
+// revokeAll makes every issued token refused (u.reject, "Token expired." by default).
 func (u *upstream) revokeAll() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -137,6 +157,10 @@ func (u *upstream) authorized(r *http.Request) bool {
 func (u *upstream) handle(pattern string, h http.HandlerFunc) {
 	u.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if !u.authorized(r) {
+			if u.reject != nil {
+				u.reject(w, r)
+				return
+			}
 			tokenExpired(w)
 			return
 		}
@@ -159,7 +183,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // newTestClient builds a client on u with fast retries and the fake clock.
 func newTestClient(t testing.TB, u *upstream, opts ...Option) *Client {
 	t.Helper()
-	all := append([]Option{WithClock(u.clock), WithRetry(3, time.Millisecond, 5*time.Millisecond)}, opts...)
+	all := append([]Option{WithClock(u.clock), WithRetry(2, time.Millisecond, 5*time.Millisecond)}, opts...)
 	c, err := NewClient(u.URL, testAPIKey, all...)
 	if err != nil {
 		t.Fatal(err)

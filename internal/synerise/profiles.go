@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -118,26 +119,30 @@ func (s *ProfilesService) Get(ctx context.Context, clientID int64) (*Profile, er
 	return s.get(ctx, "profiles.get", "/v4/clients/"+strconv.FormatInt(clientID, 10))
 }
 
-// GetByEmail fetches a profile by e-mail: GET /v4/clients/by-email/{email}.
+// GetByEmail fetches a profile by e-mail: GET /v4/clients/by-email/{email}. An empty or
+// blank email, "." or ".." is refused without a request (ErrInvalidPathValue).
 func (s *ProfilesService) GetByEmail(ctx context.Context, email string) (*Profile, error) {
-	return s.getBy(ctx, "profiles.get_by_email", "/v4/clients/by-email/", email)
+	return s.getBy(ctx, "profiles.get_by_email", "/v4/clients/by-email/", "email", email)
 }
 
-// GetByCustomID fetches a profile by custom id: GET /v4/clients/by-customId/{customId}.
+// GetByCustomID fetches a profile by custom id: GET /v4/clients/by-customId/{customId}. An
+// empty or blank customID, "." or ".." is refused without a request (ErrInvalidPathValue).
 func (s *ProfilesService) GetByCustomID(ctx context.Context, customID string) (*Profile, error) {
-	return s.getBy(ctx, "profiles.get_by_custom_id", "/v4/clients/by-customId/", customID)
+	return s.getBy(ctx, "profiles.get_by_custom_id", "/v4/clients/by-customId/", "customId", customID)
 }
 
-// GetByUUID fetches a profile by UUID: GET /v4/clients/by-uuid/{uuid}.
+// GetByUUID fetches a profile by UUID: GET /v4/clients/by-uuid/{uuid}. An empty or blank
+// uuid, "." or ".." is refused without a request (ErrInvalidPathValue).
 func (s *ProfilesService) GetByUUID(ctx context.Context, uuid string) (*Profile, error) {
-	return s.getBy(ctx, "profiles.get_by_uuid", "/v4/clients/by-uuid/", uuid)
+	return s.getBy(ctx, "profiles.get_by_uuid", "/v4/clients/by-uuid/", "uuid", uuid)
 }
 
-func (s *ProfilesService) getBy(ctx context.Context, op, prefix, id string) (*Profile, error) {
-	if strings.TrimSpace(id) == "" {
-		return nil, errors.New("synerise: " + op + ": identifier is empty")
+func (s *ProfilesService) getBy(ctx context.Context, op, prefix, kind, id string) (*Profile, error) {
+	seg, err := pathSegment(kind, id)
+	if err != nil {
+		return nil, fmt.Errorf("synerise: %s: %w", op, err)
 	}
-	return s.get(ctx, op, prefix+escapeSegment(id))
+	return s.get(ctx, op, prefix+seg)
 }
 
 func (s *ProfilesService) get(ctx context.Context, op, path string) (*Profile, error) {
@@ -202,7 +207,7 @@ func (s *ProfilesService) List(ctx context.Context, opts ListOptions) ([]Profile
 // 202 and applies the change asynchronously, so a Get right after may briefly be stale.
 func (s *ProfilesService) Update(ctx context.Context, clientID int64, u ProfileUpdate) error {
 	if u.IsEmpty() {
-		return errors.New("synerise: profiles.update: nothing to update")
+		return fmt.Errorf("synerise: profiles.update: %w: nothing to update", ErrInvalidInput)
 	}
 	return s.c.call(ctx, "profiles.update", http.MethodPost, "/v4/clients/"+strconv.FormatInt(clientID, 10), nil, u, nil)
 }

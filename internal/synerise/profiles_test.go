@@ -3,6 +3,7 @@ package synerise
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"reflect"
@@ -59,6 +60,41 @@ func TestProfilesGetByEachIdentifier(t *testing.T) {
 	}
 	if _, err := c.Profiles.GetByEmail(ctx, " "); err == nil {
 		t.Error("empty email: want an error before any call")
+	}
+}
+
+// "." and ".." are normalised away by proxies and HTTP libraries, so
+// /v4/clients/by-customId/.. would reach /v4/clients: they are refused before any request.
+func TestPathValuesAreCheckedBeforeAnyRequest(t *testing.T) {
+	u := newUpstream(t)
+	u.handle("GET /v4/clients/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, annJSON) })
+	u.handle("GET /v4/clients", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "["+annJSON+"]") })
+	c := newTestClient(t, u)
+	ctx := context.Background()
+	lookups := []struct {
+		kind string
+		get  func(string) (*Profile, error)
+	}{
+		{"email", func(v string) (*Profile, error) { return c.Profiles.GetByEmail(ctx, v) }},
+		{"customId", func(v string) (*Profile, error) { return c.Profiles.GetByCustomID(ctx, v) }},
+		{"uuid", func(v string) (*Profile, error) { return c.Profiles.GetByUUID(ctx, v) }},
+	}
+	for _, l := range lookups {
+		for _, v := range []string{"..", ".", "", " ", "\t\n"} {
+			_, err := l.get(v)
+			if !errors.Is(err, ErrInvalidPathValue) || !IsInvalidInput(err) || !strings.Contains(err.Error(), l.kind) {
+				t.Errorf("%s %q: %v", l.kind, v, err)
+			}
+		}
+	}
+	if n := u.requests.Load(); n != 0 {
+		t.Fatalf("%d requests reached the server, login included; want none", n)
+	}
+	// Dots inside a value are ordinary characters; a slash is escaped.
+	for _, v := range []string{"...", "a/..", "./a", ".hidden"} {
+		if _, err := c.Profiles.GetByCustomID(ctx, v); err != nil {
+			t.Errorf("%q: %v", v, err)
+		}
 	}
 }
 

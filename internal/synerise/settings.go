@@ -33,7 +33,7 @@ func (s *SettingsService) Get(ctx context.Context) (*Settings, error) {
 // Synerise answers with an empty body. Never retried.
 func (s *SettingsService) Set(ctx context.Context, in *Settings) (*Settings, error) {
 	if in == nil || len(in.keys) == 0 {
-		return nil, errors.New("synerise: settings.set: refusing to send empty settings (every key would be reset)")
+		return nil, fmt.Errorf("synerise: settings.set: %w: refusing to send empty settings (every key would be reset)", ErrInvalidInput)
 	}
 	var out Settings
 	opt := &optionalBody{v: &out}

@@ -16,7 +16,8 @@ import (
 //	deadlineTransport → authTransport → retryTransport → breakerTransport → base
 //
 // Login and refresh skip the first two (they carry no workspace token and have their own
-// deadline).
+// deadline). A write leaves the caller's cancellation behind in authTransport, just before
+// it is sent, keeping the deadline set here.
 
 // deadlineTransport bounds the whole call — auth, retries and reading the body — by timeout.
 // The deadline is released when the body is closed.
@@ -48,33 +49,59 @@ func (b *cancelOnClose) Close() error {
 	return err
 }
 
-// authTransport adds the workspace token and, when Synerise answers 401 "Token expired.",
-// logs in again once and repeats the request once. That single repeat is allowed for POSTs
-// too: an expired token is refused before any business logic runs.
+// authTransport adds the workspace token. When Synerise no longer accepts the token (see
+// isTokenRejection) it logs in once more, straight away (a refresh needs a token Synerise
+// still accepts), and sends the request exactly once more. That single replay is allowed for
+// POSTs too: a refused token is refused before any business logic runs. A second refusal is
+// ErrCredentialsRefused.
+//
+// Writes (any method but GET and HEAD) outlive their caller: once one is handed to the
+// network it runs, re-login and replay included, on a context detached from the caller's
+// cancellation that keeps only the client's own deadline, so its outcome is always known.
+// A write whose caller has already given up before it is sent is not sent.
 type authTransport struct {
 	next    http.RoundTripper
 	tokens  *tokenSource
 	maxBody int64
+	timeout time.Duration
+	// refused builds the error for an answer that rejected a fresh token.
+	refused func(req *http.Request, resp *http.Response, body []byte) error
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// The same deadline deadlineTransport set, for a write detached from it. Deadlines are
+	// wall-clock time whatever the Clock says.
+	deadline := time.Now().Add(t.timeout)
 	ctx := req.Context()
 	tok, err := t.tokens.token(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if idempotent(req.Method) {
+		return t.send(ctx, req, tok)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sendCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	resp, err := t.send(sendCtx, req.WithContext(sendCtx), tok)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// send sends req with tok and, if Synerise rejects tok, once more with a fresh token.
+func (t *authTransport) send(ctx context.Context, req *http.Request, tok string) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(withToken(req, tok))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+	if err != nil {
+		return nil, err
+	}
+	resp, body, rejected, err := t.rejected(resp)
+	if err != nil || !rejected {
 		return resp, err
-	}
-	body, rerr := readBody(resp.Body, t.maxBody)
-	resp.Body.Close()
-	if rerr != nil {
-		return nil, rerr
-	}
-	if !isTokenExpired(body) {
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		return resp, nil
 	}
 	fresh, err := t.tokens.renew(ctx, tok, true)
 	if err != nil {
@@ -83,13 +110,36 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	again := withToken(req, fresh)
 	if req.Body != nil && req.Body != http.NoBody {
 		if req.GetBody == nil {
-			return nil, errors.New("token expired and the request body cannot be replayed")
+			return nil, errors.New("token refused and the request body cannot be replayed")
 		}
 		if again.Body, err = req.GetBody(); err != nil {
 			return nil, err
 		}
 	}
-	return t.next.RoundTrip(again)
+	resp, err = t.next.RoundTrip(again)
+	if err != nil {
+		return nil, err
+	}
+	resp, body, rejected, err = t.rejected(resp)
+	if err != nil || !rejected {
+		return resp, err
+	}
+	return nil, t.refused(again, resp, body)
+}
+
+// rejected reads the body of a 401 or 403 to tell whether it rejects the token; the
+// returned response can still be read.
+func (t *authTransport) rejected(resp *http.Response) (*http.Response, []byte, bool, error) {
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+		return resp, nil, false, nil
+	}
+	body, err := readBody(resp.Body, t.maxBody)
+	resp.Body.Close()
+	if err != nil {
+		return nil, nil, false, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, body, isTokenRejection(resp.StatusCode, body), nil
 }
 
 func withToken(req *http.Request, tok string) *http.Request {
@@ -98,18 +148,25 @@ func withToken(req *http.Request, tok string) *http.Request {
 	return r
 }
 
+// idempotent reports whether a request may be sent twice without changing anything twice.
+func idempotent(method string) bool { return method == http.MethodGet || method == http.MethodHead }
+
 // retryTransport retries idempotent requests (GET, HEAD) on 429/502/503/504 and on
-// connection errors, with capped, jittered exponential backoff, honouring Retry-After.
-// Other methods pass through exactly once.
+// connection errors, up to attempts in total (DefaultRetryAttempts: one retry), after a
+// capped, jittered backoff. Retry-After is a promise to Synerise: the retry never goes out
+// sooner than it allows, and when it asks for more than maxWait (longer than an interactive
+// request can wait) there is no retry at all: the answer is returned at once, so the caller
+// can say how long to wait. Other methods pass through exactly once.
 type retryTransport struct {
 	next      http.RoundTripper
 	attempts  int
 	base, cap time.Duration
+	maxWait   time.Duration
 	clock     Clock
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.attempts <= 1 || (req.Method != http.MethodGet && req.Method != http.MethodHead) {
+	if t.attempts <= 1 || !idempotent(req.Method) {
 		return t.next.RoundTrip(req)
 	}
 	ctx := req.Context()
@@ -120,12 +177,12 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		wait := t.backoff(attempt)
 		if resp != nil {
-			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), t.clock.Now()); ok && ra > wait {
-				wait = ra
+			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), t.clock.Now()); ok {
+				if ra > t.maxWait {
+					return resp, nil
+				}
+				wait = max(wait, ra)
 			}
-		}
-		if wait > t.cap {
-			wait = t.cap
 		}
 		// Waiting past the deadline only turns a clear answer into a timeout.
 		// Deadlines are wall-clock time whatever the Clock says.
@@ -160,11 +217,7 @@ func retryable(resp *http.Response, err error) bool {
 		return !errors.Is(err, ErrCircuitOpen) && !errors.Is(err, context.Canceled) &&
 			!errors.Is(err, context.DeadlineExceeded)
 	}
-	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
+	return resp.StatusCode == http.StatusTooManyRequests || isGatewayStatus(resp.StatusCode)
 }
 
 // breakerTransport fails fast with ErrCircuitOpen while the breaker is open and reports

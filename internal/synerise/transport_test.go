@@ -69,9 +69,19 @@ func TestGETRetriesAreBounded(t *testing.T) {
 		var hits atomic.Int32
 		failing(t, u, "GET /v4/clients/1", status, &hits)
 		_, err := newTestClient(t, u).Profiles.Get(context.Background(), 1)
-		if apiStatus(err) != status || hits.Load() != 3 {
-			t.Errorf("%d: %d attempts, err %v; want 3", status, hits.Load(), err)
+		// One retry at most: two requests in all.
+		if apiStatus(err) != status || hits.Load() != 2 {
+			t.Errorf("%d: %d attempts, err %v; want 2", status, hits.Load(), err)
 		}
+	}
+	// The default policy too: one retry.
+	u := newUpstream(t)
+	var hits atomic.Int32
+	failing(t, u, "GET /v4/clients/1", 502, &hits)
+	c, err := NewClient(u.URL, testAPIKey)
+	must(t, err)
+	if _, err := c.Profiles.Get(context.Background(), 1); !IsUnavailable(err) || hits.Load() != DefaultRetryAttempts || DefaultRetryAttempts != 2 {
+		t.Errorf("default policy: %d attempts, err %v; want 2", hits.Load(), err)
 	}
 	// Not retried: other 5xx and 4xx.
 	for _, status := range []int{500, 404, 400} {
@@ -102,29 +112,79 @@ func TestGETRetrySucceedsAndDroppedConnection(t *testing.T) {
 	}
 }
 
+// Retry-After is a promise: the one retry never goes out sooner than it allows.
 func TestRetryAfterHonoured(t *testing.T) {
-	u := newUpstream(t)
-	var hits atomic.Int32
-	u.handle("GET /v4/clients/1", func(w http.ResponseWriter, r *http.Request) {
-		switch hits.Add(1) {
-		case 1:
-			w.Header().Set("Retry-After", "2")
-			w.WriteHeader(429)
-		case 2:
-			w.Header().Set("Retry-After", u.clock.Now().Add(4*time.Second).UTC().Format(http.TimeFormat))
-			w.WriteHeader(503)
-		default:
-			io.WriteString(w, `{"clientId":1}`)
-		}
-	})
-	c := newTestClient(t, u, WithRetry(3, time.Millisecond, 3*time.Second))
-	if _, err := c.Profiles.Get(context.Background(), 1); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name       string
+		retryAfter func(now time.Time) string
+		maxWait    time.Duration
+		want       time.Duration
+	}{
+		{"delta seconds", func(time.Time) string { return "2" }, DefaultMaxRetryWait, 2 * time.Second},
+		{"HTTP date", func(now time.Time) string { return now.Add(2 * time.Second).UTC().Format(http.TimeFormat) }, DefaultMaxRetryWait, 2 * time.Second},
+		{"longer, allowed by WithMaxRetryWait", func(time.Time) string { return "4" }, 5 * time.Second, 4 * time.Second},
 	}
-	slept := u.clock.Slept()
-	// The second wait asked for 4s but the cap is 3s.
-	if len(slept) != 2 || slept[0] != 2*time.Second || slept[1] != 3*time.Second {
-		t.Errorf("slept %v, want [2s 3s]", slept)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := newUpstream(t)
+			var hits atomic.Int32
+			var sentAt []time.Time
+			u.handle("GET /v4/clients/1", func(w http.ResponseWriter, r *http.Request) {
+				sentAt = append(sentAt, u.clock.Now())
+				if hits.Add(1) == 1 {
+					w.Header().Set("Retry-After", tt.retryAfter(u.clock.Now()))
+					w.WriteHeader(429)
+					return
+				}
+				io.WriteString(w, `{"clientId":1}`)
+			})
+			// The backoff alone (a few ms) is shorter than Retry-After.
+			c := newTestClient(t, u, WithMaxRetryWait(tt.maxWait))
+			if _, err := c.Profiles.Get(context.Background(), 1); err != nil {
+				t.Fatal(err)
+			}
+			if hits.Load() != 2 || sentAt[1].Sub(sentAt[0]) < tt.want {
+				t.Errorf("%d requests, the retry %v after the first; want 2, at least %v", hits.Load(), sentAt[1].Sub(sentAt[0]), tt.want)
+			}
+		})
+	}
+}
+
+// When Synerise asks for longer than an interactive request can wait, there is no retry:
+// the answer comes back at once with how long to wait. The old client waited its 2s cap
+// and retried anyway, breaking Synerise's Retry-After.
+func TestRetryAfterBeyondMaxWaitIsNotRetried(t *testing.T) {
+	tests := []struct {
+		status     int
+		retryAfter func() string
+		want       time.Duration
+	}{
+		{503, func() string { return "30" }, 30 * time.Second},
+		{429, func() string { return "30" }, 30 * time.Second},
+		{502, func() string { return "3" }, 3 * time.Second},
+		{503, func() string { return time.Now().Add(time.Minute).UTC().Format(http.TimeFormat) }, time.Minute},
+	}
+	for _, tt := range tests {
+		u := newUpstream(t)
+		var hits atomic.Int32
+		u.handle("GET /v4/clients/1", func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			w.Header().Set("Retry-After", tt.retryAfter())
+			writeJSON(w, tt.status, map[string]any{"error": http.StatusText(tt.status), "status": tt.status})
+		})
+		// The real clock and the default retry policy.
+		c, err := NewClient(u.URL, testAPIKey)
+		must(t, err)
+		start := time.Now()
+		_, err = c.Profiles.Get(context.Background(), 1)
+		took := time.Since(start)
+		var rl *RateLimitError
+		if !errors.As(err, &rl) || rl.StatusCode != tt.status || rl.RetryAfter < tt.want-time.Second || rl.RetryAfter > tt.want {
+			t.Errorf("%d: err %v", tt.status, err)
+		}
+		if hits.Load() != 1 || took > 500*time.Millisecond {
+			t.Errorf("%d: %d requests in %v; want exactly one, at once", tt.status, hits.Load(), took)
+		}
 	}
 }
 
@@ -136,10 +196,10 @@ func TestRetryAfterBeyondDeadlineReturnsAtOnce(t *testing.T) {
 		w.Header().Set("Retry-After", "30")
 		w.WriteHeader(429)
 	})
-	c := newTestClient(t, u, WithRetry(3, time.Millisecond, time.Minute), WithTimeout(time.Second))
+	c := newTestClient(t, u, WithRetry(2, time.Millisecond, time.Minute), WithMaxRetryWait(time.Minute), WithTimeout(time.Second))
 	_, err := c.Profiles.Get(context.Background(), 1)
 	var rl *RateLimitError
-	if !errors.As(err, &rl) || rl.RetryAfter != 30*time.Second || hits.Load() != 1 {
+	if !errors.As(err, &rl) || rl.RetryAfter != 30*time.Second || hits.Load() != 1 || len(u.clock.Slept()) != 0 {
 		t.Errorf("err %v after %d attempts", err, hits.Load())
 	}
 }
@@ -170,6 +230,19 @@ func TestPOSTIsNeverRetried(t *testing.T) {
 		u := newUpstream(t)
 		var hits atomic.Int32
 		failing(t, u, "POST /sauth/clients/password-reset/request", 503, &hits)
+		err := newTestClient(t, u).Accounts.RequestPasswordReset(ctx, "a@b.c")
+		if !IsUnavailable(err) || hits.Load() != 1 {
+			t.Errorf("%d upstream requests, err %v; want exactly 1", hits.Load(), err)
+		}
+	})
+	t.Run("429 with a short Retry-After", func(t *testing.T) {
+		u := newUpstream(t)
+		var hits atomic.Int32
+		u.handle("POST /sauth/clients/password-reset/request", func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(429)
+		})
 		err := newTestClient(t, u).Accounts.RequestPasswordReset(ctx, "a@b.c")
 		if !IsRateLimited(err) || hits.Load() != 1 {
 			t.Errorf("%d upstream requests, err %v; want exactly 1", hits.Load(), err)
@@ -383,5 +456,84 @@ func TestConcurrentCallsReuseConnections(t *testing.T) {
 	round()
 	if again := dialled.Load() - first; again != 0 {
 		t.Fatalf("the second round of %d concurrent calls opened %d new connections (first round: %d); idle connections were closed", calls, again, first)
+	}
+}
+
+// A write handed to the network is awaited even when its caller gives up (the operator's
+// browser disconnects): its outcome must be known and recorded.
+func TestWriteOutlivesItsCaller(t *testing.T) {
+	u := newUpstream(t)
+	var received atomic.Value
+	u.handle("POST /sauth/settings/general", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		b, err := io.ReadAll(r.Body)
+		if err != nil || r.Context().Err() != nil {
+			t.Errorf("the request was cut off: %v %v", err, r.Context().Err())
+		}
+		received.Store(string(b))
+		io.WriteString(w, `{"registrationType":"AUTOMATIC","tokenLifetimeInSeconds":3600}`)
+	})
+	c := newTestClient(t, u)
+	_, err := c.Profiles.GetByUUID(context.Background(), "warm-up") // logs in
+	_ = err
+	var s Settings
+	must(t, s.SetRaw("registrationType", []byte(`"AUTOMATIC"`)))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	got, err := c.Settings.Set(ctx, &s)
+	if err != nil {
+		t.Fatalf("err %v after %v; want Synerise's answer", err, time.Since(start))
+	}
+	if v, _ := got.Raw("tokenLifetimeInSeconds"); string(v) != "3600" {
+		t.Errorf("answer %v", got.Keys())
+	}
+	if received.Load() != `{"registrationType":"AUTOMATIC"}` {
+		t.Errorf("server received %v", received.Load())
+	}
+}
+
+func TestWriteOfACallerGoneBeforeSendingIsNotSent(t *testing.T) {
+	u := newUpstream(t)
+	var hits atomic.Int32
+	u.handle("POST /sauth/clients/password-reset/request", func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(202)
+	})
+	c := newTestClient(t, u)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Accounts.RequestPasswordReset(ctx, "a@b.c"); !errors.Is(err, context.Canceled) || hits.Load() != 0 {
+		t.Errorf("err %v, %d requests", err, hits.Load())
+	}
+	// Gone while the login is under way: still not sent.
+	u.loginGate = make(chan struct{})
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	err := c.Accounts.RequestPasswordReset(ctx, "a@b.c")
+	close(u.loginGate)
+	if !errors.Is(err, context.Canceled) || hits.Load() != 0 {
+		t.Errorf("err %v, %d requests", err, hits.Load())
+	}
+}
+
+// A detached write still ends at the client's own deadline.
+func TestDetachedWriteKeepsTheClientDeadline(t *testing.T) {
+	u := newUpstream(t)
+	release := make(chan struct{})
+	defer close(release)
+	u.handle("POST /sauth/clients/password-reset/request", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	c := newTestClient(t, u, WithTimeout(200*time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Now()
+	err := c.Accounts.RequestPasswordReset(ctx, "a@b.c")
+	if !IsTimeout(err) || time.Since(start) > 2*time.Second {
+		t.Errorf("err %v after %v; want a timeout at the client deadline", err, time.Since(start))
 	}
 }
