@@ -181,6 +181,15 @@ func TestCanarySecretsNeverStoredOrLogged(t *testing.T) {
 	metricsToken := canary("metrics-bearer")
 	e := newEnv(t, withCanaryWorld(t, w, metricsToken))
 	ctx := context.Background()
+	// The workspace activates accounts by e-mail, so the activation resend is offered.
+	ws, err := w.api.Settings.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetRegistrationType("REQUIRE_EMAIL_ACTIVATION")
+	if _, err := w.api.Settings.Set(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
 	rec := &cookieRecorder{base: http.DefaultTransport, seen: map[string][]string{}}
 
 	c.add("Synerise API key", w.apiKey)

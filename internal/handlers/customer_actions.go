@@ -32,8 +32,6 @@ const (
 	actionActivationPIN   = "activation-pin"
 )
 
-const registrationPIN = "REQUIRE_PIN_CONFIRMATION"
-
 // errAlreadySubmitted refuses a form sent a second time.
 var errAlreadySubmitted = userError(http.StatusConflict, "Already sent",
 	"This form was already submitted, and the action was sent once. Nothing was sent again. Check the customer's console history before starting over.")
@@ -108,6 +106,9 @@ func (h *Handler) auditedCall(c echo.Context, intent audit.Event, call func(ctx 
 		h.Logger.Error("audit intent", "err", err, "action", string(intent.Action), "request_id", requestID(c))
 		return "", errAuditUnavailable
 	}
+	// From here on the write is Synerise's: it is sent, awaited (the client has its own
+	// deadline) and its outcome recorded even if the operator's browser goes away.
+	ctx = context.WithoutCancel(ctx)
 	err = call(ctx)
 	outcome := upstreamOutcome(err)
 	if _, aerr := h.Audit.Outcome(ctx, intent, outcome, func(e *audit.Event) {
@@ -134,19 +135,16 @@ func upstreamOutcome(err error) audit.Outcome {
 	return audit.OutcomeUnknown
 }
 
-// recordUpstream puts what Synerise answered into an audit event.
+// recordUpstream puts what Synerise answered into an audit event, in the words of the
+// error funnel. A write whose answer never came is marked as of unknown outcome.
 func recordUpstream(e *audit.Event, err error) {
 	var api *synerise.APIError
-	switch {
-	case errors.As(err, &api):
+	if errors.As(err, &api) {
 		e.UpstreamStatus, e.TraceID = api.StatusCode, api.TraceID
-		e.UpstreamError = strings.TrimSpace(api.Code + ": " + api.Message)
-	case synerise.IsCircuitOpen(err):
-		e.UpstreamError = "not sent: circuit open (Synerise keeps failing)"
-	case synerise.IsTimeout(err):
-		e.UpstreamError = outcomeUnknownWords + ": timeout: " + err.Error()
-	default:
-		e.UpstreamError = outcomeUnknownWords + ": " + err.Error()
+	}
+	e.UpstreamError = upstreamRecord(err)
+	if e.Outcome == audit.OutcomeUnknown || (e.Outcome == "" && upstreamOutcome(err) == audit.OutcomeUnknown) {
+		e.UpstreamError = outcomeUnknownWords + ": " + e.UpstreamError
 	}
 }
 
@@ -212,8 +210,8 @@ func readReason(c echo.Context, errs templates.FieldErrors) string {
 
 func passwordResetTitle(p *synerise.Profile) string { return "Password reset for " + customerName(p) }
 
-func (h *Handler) passwordResetView(p *synerise.Profile) templates.CustomerAction {
-	v := templates.CustomerAction{Details: customerDetails(p), Email: p.Email, Kind: actionPasswordReset,
+func (h *Handler) passwordResetView(ctx context.Context, p *synerise.Profile) templates.CustomerAction {
+	v := templates.CustomerAction{Details: h.details(ctx, p), Email: p.Email, Kind: actionPasswordReset,
 		Action: customerPath(p.ClientID) + "/password-reset", Nonce: newFormNonce()}
 	if _, known := p.EmailConfirmed(); !known || p.Anonymous || p.Email == "" {
 		v.Unavailable = "This customer has no password account, so there is no password to reset."
@@ -227,7 +225,7 @@ func (h *Handler) handlePasswordResetForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.actionPage(c, http.StatusOK, passwordResetTitle(p), h.passwordResetView(p))
+	return h.actionPage(c, http.StatusOK, passwordResetTitle(p), h.passwordResetView(c.Request().Context(), p))
 }
 
 // handlePasswordReset asks Synerise to e-mail the customer a reset token. It is sent
@@ -235,9 +233,9 @@ func (h *Handler) handlePasswordResetForm(c echo.Context) error {
 func (h *Handler) handlePasswordReset(c echo.Context) error {
 	p, err := h.loadCustomer(c)
 	if err != nil {
-		return err
+		return h.recordFailedAttempt(c, audit.ActionCustomerPasswordReset, attemptTarget(c), c.FormValue("reason"), err)
 	}
-	v := h.passwordResetView(p)
+	v := h.passwordResetView(c.Request().Context(), p)
 	if v.Unavailable != "" {
 		return h.actionPage(c, http.StatusUnprocessableEntity, passwordResetTitle(p), v)
 	}
@@ -273,7 +271,7 @@ func activationTitle(p *synerise.Profile) string { return "Resend activation for
 
 // activationView reads the workspace's registration type and offers the matching resend.
 func (h *Handler) activationView(ctx context.Context, p *synerise.Profile) (templates.CustomerAction, error) {
-	v := templates.CustomerAction{Details: customerDetails(p), Email: p.Email,
+	v := templates.CustomerAction{Details: h.details(ctx, p), Email: p.Email,
 		Action: customerPath(p.ClientID) + "/activation", Nonce: newFormNonce()}
 	confirmed, known := p.EmailConfirmed()
 	switch {
@@ -288,12 +286,19 @@ func (h *Handler) activationView(ctx context.Context, p *synerise.Profile) (temp
 	if err != nil {
 		return v, upstream(err)
 	}
-	v.RegistrationType, _ = settings.RegistrationType()
-	if v.RegistrationType != registrationPIN {
+	reg := registrationOf(settings)
+	v.Details = customerDetails(p, reg)
+	v.RegistrationType = reg.kind
+	switch reg.kind {
+	case registrationAutomatic:
+		v.Kind, v.Unavailable = "none", "This workspace registers accounts automatically (registration type AUTOMATIC): accounts are usable at once and need no activation, so there is nothing to resend."
+		return v, nil
+	case registrationEmailConfirmation, registrationEmailActivation:
 		v.Kind = actionActivationEmail
-		if v.RegistrationType == "" {
-			v.RegistrationType = "AUTOMATIC"
-		}
+		return v, nil
+	case registrationPIN:
+	default:
+		v.Kind, v.Unavailable = "none", "This workspace uses registration type "+reg.kind+", which this console does not know, so it offers no activation action. Nothing can be sent from here."
 		return v, nil
 	}
 	v.Kind = actionActivationPIN
@@ -328,12 +333,12 @@ var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 func (h *Handler) handleActivationResend(c echo.Context) error {
 	p, err := h.loadCustomer(c)
 	if err != nil {
-		return err
+		return h.recordFailedAttempt(c, audit.ActionCustomerActivationResend, attemptTarget(c), c.FormValue("reason"), err)
 	}
 	title := activationTitle(p)
 	v, err := h.activationView(c.Request().Context(), p)
 	if err != nil {
-		return err
+		return h.recordFailedAttempt(c, audit.ActionCustomerActivationResend, customerAuditTarget(p), c.FormValue("reason"), err)
 	}
 	if v.Unavailable != "" {
 		return h.actionPage(c, http.StatusUnprocessableEntity, title, v)
@@ -389,6 +394,12 @@ func (h *Handler) handleActivationResend(c echo.Context) error {
 		return accountRefusal(api)
 	})
 	return h.actionPage(c, status, title, v)
+}
+
+// attemptTarget is the customer a request is about when the customer could not be read:
+// the clientId from the path only.
+func attemptTarget(c echo.Context) audit.Target {
+	return audit.Target{Type: customerTarget, ID: c.Param("id")}
 }
 
 // pinDeviceRefusal explains a 403 on a PIN resend by the PIN device rule.

@@ -127,7 +127,7 @@ func TestPasswordResetRefusalsInPlainWords(t *testing.T) {
 	e.sim.SetFault("accounts.password_reset", simulator.Fault{ErrorRate: 1, ErrorStatus: 503})
 	res := b.post("/customers/"+annaID+"/password-reset", form)
 	page = body(res)
-	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "temporarily unavailable") {
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "Synerise is unavailable") || strings.Contains(page, "busy") {
 		t.Fatalf("503: %d %s", res.StatusCode, page)
 	}
 	if n := e.sim.RequestCount("accounts.password_reset"); n != 1 {
@@ -160,6 +160,7 @@ func TestPasswordResetTimeoutIsOutcomeUnknown(t *testing.T) {
 
 func TestActivationEmailResend(t *testing.T) {
 	e := newEnv(t)
+	e.setRegistration("REQUIRE_EMAIL_ACTIVATION")
 	b, _ := e.signedIn(operators.RoleSupport)
 	path := "/customers/" + zoeID + "/activation"
 	form := actionForm(t, b, path, "TICKET-11 no e-mail arrived")

@@ -39,6 +39,9 @@ var (
 	attrKeyPattern   = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 	isoCountry       = regexp.MustCompile(`^[A-Z]{2}$`)
 	diallingPrefix   = regexp.MustCompile(`^\+[0-9]{1,4}$`)
+	// newPhonePattern is Synerise's rule for a phone number it is sent: digits, spaces and
+	// an optional leading +. Numbers stored in another form are shown and left alone.
+	newPhonePattern = regexp.MustCompile(`^\+?[0-9 ]{6,20}$`)
 	reservedAttrKeys = []string{"clientid", "uuid", "email", "customid", "phone", "firstname", "lastname", "displayname",
 		"company", "address", "city", "province", "zipcode", "countrycode", "birthdate", "sex", "avatarurl",
 		"anonymous", "lastactivitydate", "agreements", "attributes", "tags"}
@@ -112,9 +115,44 @@ func readEditForm(c echo.Context) editForm {
 func formOf(b basicInfo) editForm {
 	f := editForm{fields: maps.Clone(b.Fields), agreements: maps.Clone(b.Agreements)}
 	for _, k := range slices.Sorted(maps.Keys(b.Attributes)) {
-		f.attrs = append(f.attrs, templates.CustomerAttributeInput{Orig: k, Key: k, Value: attributeText(b.Attributes[k])})
+		text, _, _ := attributeForm(b.Attributes[k])
+		f.attrs = append(f.attrs, templates.CustomerAttributeInput{Orig: k, Key: k, Value: text})
 	}
 	return f
+}
+
+// attributeForm is how a stored attribute appears in the edit form: its text, whether the
+// form cannot show it faithfully (a list or an object: shown read-only), and what kind of
+// value it is when the text alone would not say (null and empty text both show as an
+// empty box, a number and its text look alike).
+func attributeForm(raw json.RawMessage) (text string, readOnly bool, kind string) {
+	switch v := attributeValue(raw).(type) {
+	case nil:
+		return "", false, "null (no value)"
+	case string:
+		if v == "" {
+			return "", false, "empty text"
+		}
+		return v, false, ""
+	case float64:
+		return compactJSON(raw), false, "a number"
+	case bool:
+		return compactJSON(raw), false, "true or false"
+	case []any:
+		return compactJSON(raw), true, "A list"
+	}
+	return compactJSON(raw), true, "An object"
+}
+
+// attributeEdited reports whether the operator changed a stored attribute's row: ticked
+// Remove, or typed a value other than the one the form showed. A read-only row changes
+// only by Remove.
+func attributeEdited(raw json.RawMessage, row templates.CustomerAttributeInput) bool {
+	if row.Remove {
+		return true
+	}
+	text, readOnly, _ := attributeForm(raw)
+	return !readOnly && row.Value != text
 }
 
 // change is one field the operator changed: its path ("city", "agreements.sms",
@@ -122,6 +160,8 @@ func formOf(b basicInfo) editForm {
 type change struct {
 	path, label   string
 	before, after any
+	// remove deletes an attribute (sent as null); a nil after alone clears a field.
+	remove bool
 }
 
 // changesFrom compares the form with the loaded values, checking every changed value.
@@ -162,9 +202,11 @@ func (h *Handler) changesFrom(loaded basicInfo, f editForm, errs templates.Field
 			}
 			before := attributeValue(raw)
 			switch {
-			case row.Remove || row.Value == "":
-				out = append(out, change{path: "attributes." + row.Orig, label: "Attribute " + row.Orig, before: before})
-			case row.Value != attributeText(raw):
+			case !attributeEdited(raw, row):
+				// What the form showed came back: nothing to send, whatever the value's type.
+			case row.Remove:
+				out = append(out, change{path: "attributes." + row.Orig, label: "Attribute " + row.Orig, before: before, remove: true})
+			default:
 				if msg := checkText(row.Value, 255); msg != "" {
 					errs[valueField] = "The value " + msg + "."
 					continue
@@ -246,8 +288,8 @@ func (h *Handler) checkBasicField(name, v string) string {
 	}
 	switch name {
 	case "phone":
-		if !phonePattern.MatchString(v) {
-			return "must be 6 to 20 digits, spaces, dashes or brackets, with an optional leading +, such as +48 600 100 200."
+		if !newPhonePattern.MatchString(v) {
+			return "may hold only digits and spaces, with an optional leading + (6 to 20 characters), such as +48 600 100 200. Synerise does not accept dashes or brackets."
 		}
 	case "birthDate":
 		d, err := time.Parse(time.DateOnly, v)
@@ -282,7 +324,7 @@ func updateOf(changes []change) (synerise.ProfileUpdate, error) {
 			err = u.SetAgreement(strings.TrimPrefix(ch.path, "agreements."), ch.after.(bool))
 		case strings.HasPrefix(ch.path, "attributes."):
 			key := strings.TrimPrefix(ch.path, "attributes.")
-			if ch.after == nil {
+			if ch.remove {
 				u.DeleteAttribute(key)
 			} else {
 				err = u.SetAttribute(key, ch.after)
@@ -313,14 +355,14 @@ func applyChanges(p *synerise.Profile, changes []change) *synerise.Profile {
 		"city": &out.City, "province": &out.Province, "zipCode": &out.ZipCode, "countryCode": &out.CountryCode,
 	}
 	agreements := map[string]*bool{"email": &out.Agreements.Email, "sms": &out.Agreements.SMS, "push": &out.Agreements.Push,
-		"bluetooth": &out.Agreements.Bluetooth, "rfid": &out.Agreements.RFID, "wifi": &out.Agreements.WiFi}
+		"webPush": &out.Agreements.WebPush, "bluetooth": &out.Agreements.Bluetooth, "rfid": &out.Agreements.RFID, "wifi": &out.Agreements.WiFi}
 	for _, ch := range changes {
 		switch {
 		case strings.HasPrefix(ch.path, "agreements."):
 			*agreements[strings.TrimPrefix(ch.path, "agreements.")] = ch.after.(bool)
 		case strings.HasPrefix(ch.path, "attributes."):
 			key := strings.TrimPrefix(ch.path, "attributes.")
-			if ch.after == nil {
+			if ch.remove {
 				delete(out.Attributes, key)
 			} else {
 				out.Attributes[key], _ = json.Marshal(ch.after)
@@ -367,6 +409,9 @@ func valueWords(v any) string {
 		}
 		return "not given"
 	case string:
+		if v == "" {
+			return "(empty text)"
+		}
 		return v
 	}
 	b, _ := json.Marshal(v)
@@ -374,10 +419,10 @@ func valueWords(v any) string {
 }
 
 // editView builds the form's view model from typed (or loaded) values.
-func editView(p *synerise.Profile, loaded basicInfo, f editForm) templates.CustomerEdit {
+func (h *Handler) editView(ctx context.Context, p *synerise.Profile, loaded basicInfo, f editForm) templates.CustomerEdit {
 	canonical := loaded.canonical()
 	v := templates.CustomerEdit{
-		Details: customerDetails(p), Sex: f.fields["sex"], Reason: f.reason,
+		Details: h.details(ctx, p), Sex: f.fields["sex"], Reason: f.reason,
 		Fingerprint: fingerprintOf(canonical), Loaded: base64.RawURLEncoding.EncodeToString(canonical),
 		Nonce: f.nonce, Errors: templates.FieldErrors{},
 	}
@@ -415,6 +460,13 @@ func editView(p *synerise.Profile, loaded basicInfo, f editForm) templates.Custo
 	for _, a := range f.attrs {
 		if a.Orig == "" && a.Key == "" && a.Value == "" {
 			continue
+		}
+		if raw, ok := loaded.Attributes[a.Orig]; ok && a.Orig != "" {
+			var text string
+			text, a.ReadOnly, a.Kind = attributeForm(raw)
+			if a.ReadOnly {
+				a.Value = text
+			}
 		}
 		a.Index = strconv.Itoa(rows)
 		v.Attributes = append(v.Attributes, a)
@@ -459,7 +511,7 @@ func (h *Handler) handleCustomerEditForm(c echo.Context) error {
 		return err
 	}
 	loaded := basicInfoOf(p)
-	return render(c, http.StatusOK, templates.CustomerEditPage(h.page(c, editTitle(p)), editView(p, loaded, formOf(loaded))))
+	return render(c, http.StatusOK, templates.CustomerEditPage(h.page(c, editTitle(p)), h.editView(c.Request().Context(), p, loaded, formOf(loaded))))
 }
 
 func (h *Handler) editPage(c echo.Context, status int, p *synerise.Profile, v templates.CustomerEdit) error {
@@ -494,12 +546,12 @@ func loadedFromForm(f editForm) (basicInfo, bool) {
 func (h *Handler) handleCustomerUpdate(c echo.Context) error {
 	p, err := h.loadCustomer(c)
 	if err != nil {
-		return err
+		return h.recordFailedAttempt(c, audit.ActionCustomerUpdate, attemptTarget(c), c.FormValue("reason"), err)
 	}
 	f := readEditForm(c)
 	loaded, ok := loadedFromForm(f)
 	if !ok {
-		v := editView(p, basicInfoOf(p), formOf(basicInfoOf(p)))
+		v := h.editView(c.Request().Context(), p, basicInfoOf(p), formOf(basicInfoOf(p)))
 		v.FormError = "This form was damaged or is from an older version of the page. Nothing was saved; the form now shows the current values."
 		return h.editPage(c, http.StatusUnprocessableEntity, p, v)
 	}
@@ -515,7 +567,7 @@ func (h *Handler) handleCustomerUpdate(c echo.Context) error {
 		errs["reason"] = "Give a reason: free text or a ticket reference."
 	}
 	if len(errs) > 0 || len(changes) == 0 {
-		v := editView(p, current, f)
+		v := h.editView(c.Request().Context(), p, current, f)
 		v.Errors = reindexErrors(f, errs)
 		if len(errs) > 0 {
 			v.FormError = "Nothing was saved: correct the fields marked below."
@@ -554,10 +606,14 @@ func (h *Handler) handleCustomerUpdate(c echo.Context) error {
 		}
 		return err
 	}
-	saved := templates.CustomerSaved{Details: customerDetails(applyChanges(p, changes))}
+	saved := templates.CustomerSaved{Details: h.details(c.Request().Context(), applyChanges(p, changes))}
 	for _, ch := range changes {
+		after := fieldWords(ch.path, ch.after)
+		if ch.remove {
+			after = "(removed)"
+		}
 		saved.Changes = append(saved.Changes, templates.CustomerChange{Label: ch.label,
-			Before: fieldWords(ch.path, ch.before), After: fieldWords(ch.path, ch.after)})
+			Before: fieldWords(ch.path, ch.before), After: after})
 	}
 	if isHTMX(c) {
 		return render(c, http.StatusOK, templates.CustomerSavedSwap(saved))
@@ -605,7 +661,7 @@ func (h *Handler) editConflict(c echo.Context, p *synerise.Profile, loaded, curr
 		if row.Orig == "" || !ok {
 			continue
 		}
-		if raw, was := loaded.Attributes[row.Orig]; was && (t.Remove || t.Value != attributeText(raw)) {
+		if raw, was := loaded.Attributes[row.Orig]; was && attributeEdited(raw, t) {
 			merged.attrs[i].Value, merged.attrs[i].Remove = t.Value, t.Remove
 		}
 	}
@@ -623,11 +679,11 @@ func (h *Handler) editConflict(c echo.Context, p *synerise.Profile, loaded, curr
 			continue
 		}
 		t, typedRow := typed[k]
-		yours := typedRow && inLoaded && (t.Remove || t.Value != attributeText(was))
+		yours := typedRow && inLoaded && attributeEdited(was, t)
 		conflict = append(conflict, templates.CustomerChange{Label: "Attribute " + k,
 			Before: attrWords(was, inLoaded), After: attrWords(now, inCurrent), Yours: yours})
 	}
-	v := editView(p, current, merged)
+	v := h.editView(c.Request().Context(), p, current, merged)
 	v.Conflict = conflict
 	return h.editPage(c, http.StatusConflict, p, v)
 }
@@ -636,5 +692,5 @@ func attrWords(raw json.RawMessage, present bool) string {
 	if !present {
 		return "(absent)"
 	}
-	return attributeText(raw)
+	return attributeWords(raw)
 }

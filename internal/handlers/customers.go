@@ -62,6 +62,9 @@ const (
 var (
 	uuidPattern  = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	digitsOnly   = regexp.MustCompile(`^[0-9]+$`)
+	// phonePattern recognises a pasted phone number in the search box, in any of the
+	// forms stored numbers come in (Synerise's list filter ignores spaces, dashes and
+	// brackets).
 	phonePattern = regexp.MustCompile(`^\+?[0-9 \-()]{6,20}$`)
 )
 
@@ -113,7 +116,9 @@ func (h *Handler) lookups(q string, plan searchPlan, page int) []lookup {
 	one := func(get func(ctx context.Context) (*synerise.Profile, error)) lookup {
 		return lookup{exact: true, run: func(ctx context.Context) ([]synerise.Profile, error) {
 			p, err := get(ctx)
-			if synerise.IsNotFound(err) {
+			// A value that cannot be an identifier in a path ("..") is looked up by the
+			// prefix searches only; the client refuses it before any request.
+			if synerise.IsNotFound(err) || synerise.IsInvalidInput(err) {
 				return nil, nil
 			}
 			if err != nil {
@@ -166,7 +171,7 @@ type searchResult struct {
 // runSearch runs the lookups side by side and merges them: exact hits first, each
 // customer once. Any failure other than "not found" fails the search, so an error
 // never passes for "no such customer".
-func runSearch(ctx context.Context, ls []lookup) (searchResult, error) {
+func runSearch(ctx context.Context, ls []lookup, reg func() registration) (searchResult, error) {
 	answers := make([][]synerise.Profile, len(ls))
 	errs := make([]error, len(ls))
 	var wg sync.WaitGroup
@@ -179,6 +184,13 @@ func runSearch(ctx context.Context, ls []lookup) (searchResult, error) {
 	}
 	var res searchResult
 	seen := map[int64]bool{}
+	var r registration
+	for _, a := range answers {
+		if len(a) > 0 {
+			r = reg()
+			break
+		}
+	}
 	for _, exact := range []bool{true, false} {
 		for i, l := range ls {
 			if l.exact != exact {
@@ -192,7 +204,7 @@ func runSearch(ctx context.Context, ls []lookup) (searchResult, error) {
 					continue
 				}
 				seen[p.ClientID] = true
-				res.rows = append(res.rows, customerRow(&p, exact))
+				res.rows = append(res.rows, customerRow(&p, exact, r))
 			}
 		}
 	}
@@ -208,10 +220,10 @@ func firstError(errs []error) error {
 	return nil
 }
 
-func customerRow(p *synerise.Profile, exact bool) templates.CustomerRow {
+func customerRow(p *synerise.Profile, exact bool, reg registration) templates.CustomerRow {
 	return templates.CustomerRow{
 		Href: customerPath(p.ClientID), ClientID: idString(p.ClientID), Name: customerName(p),
-		Email: p.Email, Phone: p.Phone, CustomID: p.CustomID, Activation: activationState(p), Exact: exact,
+		Email: p.Email, Phone: p.Phone, CustomID: p.CustomID, Activation: activationState(p, reg), Exact: exact,
 	}
 }
 
@@ -233,20 +245,6 @@ func customerName(p *synerise.Profile) string {
 		return "Anonymous customer " + idString(p.ClientID)
 	}
 	return "Customer " + idString(p.ClientID)
-}
-
-// activationState puts snrs_email_confirmed in words.
-func activationState(p *synerise.Profile) templates.CustomerState {
-	confirmed, known := p.EmailConfirmed()
-	switch {
-	case p.Anonymous:
-		return templates.CustomerState{Text: "Anonymous (no account)", Class: "badge-neutral"}
-	case !known:
-		return templates.CustomerState{Text: "No password account", Class: "badge-neutral"}
-	case confirmed:
-		return templates.CustomerState{Text: "Activated", Class: "badge-ok"}
-	}
-	return templates.CustomerState{Text: "Not activated yet", Class: "badge-warn"}
 }
 
 func (h *Handler) handleCustomerSearchPage(c echo.Context) error {
@@ -284,7 +282,7 @@ func (h *Handler) searchCustomers(c echo.Context, q string, res *templates.Custo
 	ctx := c.Request().Context()
 	plan := classifyQuery(q)
 	res.Searched, res.Kind = true, plan.kind
-	found, err := runSearch(ctx, h.lookups(q, plan, res.Page))
+	found, err := runSearch(ctx, h.lookups(q, plan, res.Page), func() registration { return h.registration(ctx) })
 
 	ev := h.event(c, audit.ActionCustomerSearch, audit.Target{Type: customerTarget})
 	ev.Outcome = audit.OutcomeSucceeded
@@ -326,8 +324,8 @@ func (h *Handler) loadCustomer(c echo.Context) (*synerise.Profile, error) {
 	}
 	p, err := h.Profiles.Get(c.Request().Context(), id)
 	if synerise.IsNotFound(err) {
-		return nil, userError(http.StatusNotFound, "No such customer",
-			"Synerise has no customer with clientId "+idString(id)+". It may have been deleted; search again.")
+		return nil, &publicError{status: http.StatusNotFound, title: "No such customer",
+			msg: "Synerise has no customer with clientId " + idString(id) + ". It may have been deleted; search again.", cause: err}
 	}
 	if err != nil {
 		return nil, upstream(err)
@@ -362,9 +360,12 @@ func (h *Handler) handleCustomer(c echo.Context) error {
 		entries, err := h.timelineEntries(ctx, id, timelineLength-1)
 		earlier <- history{entries, err}
 	}()
+	regc := make(chan registration, 1)
+	go func() { regc <- h.registration(ctx) }()
 	p, err := h.loadCustomer(c)
 	if err != nil {
-		return err
+		// The attempt is recorded too: auditors see who tried to look at whom, and why it failed.
+		return h.recordFailedAttempt(c, audit.ActionCustomerView, audit.Target{Type: customerTarget, ID: idString(id)}, reason, err)
 	}
 	ev := h.event(c, audit.ActionCustomerView, customerAuditTarget(p))
 	ev.Outcome, ev.Reason = audit.OutcomeSucceeded, reason
@@ -377,16 +378,31 @@ func (h *Handler) handleCustomer(c echo.Context) error {
 	if hist.err != nil {
 		return hist.err
 	}
+	reg := <-regc
 	entries := append([]audit.TimelineEntry{{Seq: view.Seq, Time: view.Time, Actor: view.Actor,
 		Action: view.Action, Reason: view.Reason, Outcome: view.Outcome}}, hist.entries...)
-	confirmed, known := p.EmailConfirmed()
+	_, known := p.EmailConfirmed()
 	v := templates.CustomerPage{
-		Details:             customerDetails(p),
+		Details:             customerDetails(p, reg),
 		CanResetPassword:    known && !p.Anonymous && p.Email != "",
-		CanResendActivation: known && !confirmed && !p.Anonymous && p.Email != "",
+		CanResendActivation: canResendActivation(p, reg),
 		Timeline:            timelineView(entries),
 	}
 	return render(c, http.StatusOK, templates.CustomerPageView(h.page(c, customerName(p)), v))
+}
+
+// recordFailedAttempt writes a one-row audit record of an attempt that failed before
+// anything was changed (the customer could not be read, say), then returns err for the
+// error funnel. A record that cannot be written makes the answer "audit log unavailable".
+func (h *Handler) recordFailedAttempt(c echo.Context, action audit.Action, target audit.Target, reason string, err error) error {
+	ev := h.event(c, action, target)
+	ev.Outcome, ev.Reason = audit.OutcomeFailed, reason
+	recordUpstream(&ev, err)
+	if _, aerr := h.Audit.Append(context.WithoutCancel(c.Request().Context()), ev); aerr != nil {
+		h.Logger.Error("audit failed attempt", "err", aerr, "action", string(action), "request_id", requestID(c))
+		return errAuditUnavailable
+	}
+	return err
 }
 
 // timelineEntries reads the newest limit events about the customer from the audit log.
@@ -444,17 +460,17 @@ var profileLabels = []struct{ name, label string }{
 
 // agreementLabels are the agreements the console shows and edits.
 var agreementLabels = []struct{ name, label string }{
-	{"email", "E-mail"}, {"sms", "SMS"}, {"push", "Push"}, {"bluetooth", "Bluetooth"}, {"rfid", "RFID"}, {"wifi", "Wi-Fi"},
+	{"email", "E-mail"}, {"sms", "SMS"}, {"push", "Push"}, {"webPush", "Web push"}, {"bluetooth", "Bluetooth"}, {"rfid", "RFID"}, {"wifi", "Wi-Fi"},
 }
 
-func customerDetails(p *synerise.Profile) templates.CustomerDetails {
+func customerDetails(p *synerise.Profile, reg registration) templates.CustomerDetails {
 	d := templates.CustomerDetails{
 		Base: customerPath(p.ClientID), ClientID: idString(p.ClientID), Title: customerName(p),
 		Identifiers: []templates.CustomerField{
 			{Label: "clientId", Value: idString(p.ClientID)}, {Label: "uuid", Value: p.UUID},
 			{Label: "E-mail", Value: p.Email}, {Label: "customId", Value: p.CustomID},
 		},
-		Activation: activationState(p), Anonymous: p.Anonymous,
+		Activation: activationState(p, reg), Anonymous: p.Anonymous,
 	}
 	fields := profileFields(p)
 	for _, f := range profileLabels {
@@ -473,9 +489,15 @@ func customerDetails(p *synerise.Profile) templates.CustomerDetails {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		d.Attributes = append(d.Attributes, templates.CustomerField{Label: k, Value: attributeText(p.Attributes[k])})
+		d.Attributes = append(d.Attributes, templates.CustomerField{Label: k, Value: attributeWords(p.Attributes[k])})
 	}
 	return d
+}
+
+// details is the customer's header for every customer page, with the account state put in
+// words by the workspace's registration type.
+func (h *Handler) details(ctx context.Context, p *synerise.Profile) templates.CustomerDetails {
+	return customerDetails(p, h.registration(ctx))
 }
 
 // profileFields are the basic-info text fields of a profile by their Synerise names.
@@ -489,7 +511,7 @@ func profileFields(p *synerise.Profile) map[string]string {
 
 func profileAgreements(p *synerise.Profile) map[string]bool {
 	a := p.Agreements
-	return map[string]bool{"email": a.Email, "sms": a.SMS, "push": a.Push, "bluetooth": a.Bluetooth, "rfid": a.RFID, "wifi": a.WiFi}
+	return map[string]bool{"email": a.Email, "sms": a.SMS, "push": a.Push, "webPush": a.WebPush, "bluetooth": a.Bluetooth, "rfid": a.RFID, "wifi": a.WiFi}
 }
 
 // attributeText is an attribute value as a person reads it: a string without quotes,
@@ -503,6 +525,18 @@ func attributeText(raw json.RawMessage) string {
 		return ""
 	}
 	return compactJSON(raw)
+}
+
+// attributeWords is an attribute value for reading: like attributeText, but a null and
+// an empty text say what they are instead of showing nothing.
+func attributeWords(raw json.RawMessage) string {
+	switch compactJSON(raw) {
+	case "null":
+		return "(null)"
+	case `""`:
+		return "(empty text)"
+	}
+	return attributeText(raw)
 }
 
 func compactJSON(raw json.RawMessage) string {

@@ -278,7 +278,7 @@ func TestCustomerSearchTellsEachSyneriseErrorInPlace(t *testing.T) {
 		code  int
 	}{
 		{"rate limited", simulator.Fault{RateLimitRate: 1, RetryAfter: 7 * time.Second}, []string{"rate limiting", "7 seconds"}, http.StatusTooManyRequests},
-		{"unavailable", simulator.Fault{ErrorRate: 1, ErrorStatus: 503}, []string{"temporarily unavailable"}, http.StatusServiceUnavailable},
+		{"unavailable", simulator.Fault{ErrorRate: 1, ErrorStatus: 503}, []string{"Synerise is unavailable", "without saying for how long"}, http.StatusServiceUnavailable},
 		{"server error", simulator.Fault{ErrorRate: 1, ErrorStatus: 500}, []string{"Synerise failed", "(500)"}, http.StatusBadGateway},
 		{"dropped connection", simulator.Fault{DropRate: 1}, []string{"Could not reach Synerise"}, http.StatusBadGateway},
 		{"timeout", simulator.Fault{Latency: time.Second}, []string{"did not answer in time"}, http.StatusGatewayTimeout},
@@ -331,6 +331,7 @@ func TestCustomerSearchWhenTheCircuitIsOpen(t *testing.T) {
 
 func TestCustomerPageShowsEverythingAndIsAudited(t *testing.T) {
 	e := newEnv(t)
+	e.setRegistration("REQUIRE_EMAIL_ACTIVATION")
 	b, op := e.signedIn(operators.RoleSupport)
 	res := b.get("/customers/" + annaID + "?reason=TICKET-42")
 	page := body(res)

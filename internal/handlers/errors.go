@@ -27,9 +27,11 @@ type publicError struct {
 	status int
 	title  string
 	msg    string
+	cause  error // what led to it, for the audit record; nil when none
 }
 
 func (e *publicError) Error() string { return e.msg }
+func (e *publicError) Unwrap() error { return e.cause }
 
 // userError returns an error shown to the operator as it is, with a status.
 func userError(status int, title, msg string) error {
@@ -61,12 +63,13 @@ func (h *Handler) handleError(err error, c echo.Context) {
 func (h *Handler) describe(err error) templates.ErrorView {
 	var pe *publicError
 	var he *echo.HTTPError
+	if errors.As(err, &pe) {
+		return templates.ErrorView{Status: pe.status, Title: pe.title, Message: pe.msg}
+	}
 	if v, ok := describeSynerise(err); ok {
 		return v
 	}
 	switch {
-	case errors.As(err, &pe):
-		return templates.ErrorView{Status: pe.status, Title: pe.title, Message: pe.msg}
 	case errors.Is(err, errForbidden):
 		return templates.ErrorView{Status: http.StatusForbidden, Title: "Not allowed",
 			Message: "Your role does not give access to this page or action. Nothing was done. The attempt was recorded in the audit log."}
@@ -110,8 +113,10 @@ func upstream(err error) error {
 	return &syneriseFailure{err: err}
 }
 
-// describeSynerise puts Synerise's errors in words: each kind (circuit open, rate
-// limited, timeout, refused, unreachable) gets its own status and message.
+// describeSynerise puts Synerise's errors in words: each kind (refused credentials, circuit
+// open, rate limited, busy, unavailable, timeout, refused, unreachable, a value that cannot
+// be looked up) gets its own status and message. It is the one place where a Synerise
+// failure becomes words; pages, fragments and audit records all take them from here.
 func describeSynerise(err error) (templates.ErrorView, bool) {
 	var rl *synerise.RateLimitError
 	var api *synerise.APIError
@@ -123,28 +128,37 @@ func describeSynerise(err error) (templates.ErrorView, bool) {
 		return " Synerise trace id: " + e.TraceID + "."
 	}
 	switch {
+	case synerise.IsInvalidInput(err):
+		return templates.ErrorView{Status: http.StatusUnprocessableEntity, Title: "Cannot be looked up",
+			Message: "That value cannot be sent to Synerise as an identifier (it is empty, “.” or “..”). Nothing was sent."}, true
+	case synerise.IsCredentialsRefused(err):
+		v := templates.ErrorView{Status: http.StatusBadGateway, Title: "Synerise refused the console's credentials",
+			Message: "Synerise refused the console's credentials, even after the console signed in to the workspace again. The workspace API key may have been regenerated or may lack a permission; tell an admin. Nothing was changed."}
+		if errors.As(err, &api) {
+			v.Message += trace(api)
+		}
+		return v, true
 	case synerise.IsCircuitOpen(err):
 		return templates.ErrorView{Status: http.StatusServiceUnavailable, Title: "Synerise is failing",
 			Message: "Synerise failed several times in a row, so the console has paused calls to it for a short while. Nothing was sent. Try again in a minute."}, true
 	case errors.As(err, &rl):
-		wait := "in a moment"
-		if rl.RetryAfter > 0 {
-			wait = "in about " + strconv.Itoa(int(max(rl.RetryAfter, time.Second).Round(time.Second)/time.Second)) + " seconds"
+		if rl.StatusCode == http.StatusTooManyRequests {
+			return templates.ErrorView{Status: http.StatusTooManyRequests, Title: "Synerise is rate limiting",
+				Message: "Synerise refused the request because this workspace sent too many requests (429). " + waitWords(rl.RetryAfter) + trace(&rl.APIError)}, true
 		}
-		if rl.StatusCode == http.StatusServiceUnavailable {
-			return templates.ErrorView{Status: http.StatusServiceUnavailable, Title: "Synerise is unavailable",
-				Message: "Synerise answered that it is temporarily unavailable (503). Try again " + wait + "." + trace(&rl.APIError)}, true
-		}
-		return templates.ErrorView{Status: http.StatusTooManyRequests, Title: "Synerise is rate limiting",
-			Message: "Synerise refused the request because this workspace sent too many requests (429). Try again " + wait + "." + trace(&rl.APIError)}, true
+		return templates.ErrorView{Status: http.StatusServiceUnavailable, Title: "Synerise is busy",
+			Message: "Synerise answered that it is busy (" + strconv.Itoa(rl.StatusCode) + "). " + waitWords(rl.RetryAfter) + trace(&rl.APIError)}, true
+	case synerise.IsUnavailable(err) && errors.As(err, &api):
+		return templates.ErrorView{Status: http.StatusServiceUnavailable, Title: "Synerise is unavailable",
+			Message: "Synerise is unavailable (it answered " + strconv.Itoa(api.StatusCode) + " without saying for how long). Try again later; if this was a change, check the customer before repeating it." + trace(api)}, true
 	case errors.As(err, &api):
 		switch {
 		case api.StatusCode == http.StatusNotFound:
 			return templates.ErrorView{Status: http.StatusNotFound, Title: "Not found in Synerise",
 				Message: "Synerise has no such customer." + trace(api)}, true
-		case api.StatusCode == http.StatusUnauthorized || api.StatusCode == http.StatusForbidden:
-			return templates.ErrorView{Status: http.StatusBadGateway, Title: "Synerise refused the console",
-				Message: "Synerise refused the console's access (" + strconv.Itoa(api.StatusCode) + "). The workspace API key may be wrong or lack a permission; tell an admin." + trace(api)}, true
+		case api.StatusCode == http.StatusUnauthorized:
+			return templates.ErrorView{Status: http.StatusBadGateway, Title: "Synerise refused the console's credentials",
+				Message: "Synerise refused the console's access (401). The workspace API key may be wrong or lack a permission; tell an admin." + trace(api)}, true
 		case api.StatusCode >= 400 && api.StatusCode < 500:
 			return templates.ErrorView{Status: http.StatusUnprocessableEntity, Title: "Synerise refused the request",
 				Message: "Synerise refused the request: " + apiErrorWords(api) + trace(api)}, true
@@ -159,6 +173,50 @@ func describeSynerise(err error) (templates.ErrorView, bool) {
 			Message: "The connection to Synerise failed before an answer came back. Try again in a moment; if this was a change, its outcome is unknown — check before retrying."}, true
 	}
 	return templates.ErrorView{}, false
+}
+
+// waitWords tells the operator how long Synerise asked them to wait.
+func waitWords(d time.Duration) string {
+	if d <= 0 {
+		return "Try again in a moment."
+	}
+	secs := int((d + time.Second - 1) / time.Second)
+	unit := " seconds"
+	if secs == 1 {
+		unit = " second"
+	}
+	return "Synerise asked to wait " + strconv.Itoa(secs) + unit + " before trying again."
+}
+
+// upstreamRecord is a Synerise failure as the audit log keeps it: the kind in words, then
+// what Synerise said (status and message, never a secret: the client scrubs them).
+func upstreamRecord(err error) string {
+	var api *synerise.APIError
+	v, ok := describeSynerise(upstream(err))
+	if !ok {
+		return "failed: " + printableCause(err)
+	}
+	if errors.As(err, &api) {
+		said := strings.TrimSpace(strings.Trim(api.Code+": "+api.Message, ": "))
+		if said != "" {
+			return v.Title + " — Synerise said: " + strconv.Itoa(api.StatusCode) + " " + said
+		}
+		return v.Title + " — Synerise answered " + strconv.Itoa(api.StatusCode)
+	}
+	return v.Title + " (" + printableCause(err) + ")"
+}
+
+// printableCause is the innermost cause of a transport error ("EOF", "connection refused"),
+// without the operation names wrapped around it.
+func printableCause(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			break
+		}
+		err = next
+	}
+	return err.Error()
 }
 
 // apiErrorWords is Synerise's own message with its field errors.

@@ -106,6 +106,7 @@ type Handler struct {
 	dummyHash string
 	forms     formNonces
 	admission *admission
+	regCache  registrationCache
 	// routeIndex is Routes by "METHOD /path", built once: pages consult it for the nav.
 	routeIndex map[string]Route
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -207,7 +206,11 @@ func (h *Handler) saveSettings(c echo.Context, loaded settings.Loaded, changes [
 	if intent, err = h.Audit.Intent(ctx, intent); err != nil {
 		return errAuditUnavailable
 	}
-	if _, err := h.Settings.Set(ctx, send); err != nil {
+	// The write is Synerise's from here on: awaited and recorded even if the browser goes away.
+	ctx = context.WithoutCancel(ctx)
+	_, err = h.Settings.Set(ctx, send)
+	h.forgetRegistration()
+	if err != nil {
 		return h.settingsWriteFailed(c, intent, fresh, send, changes, reason, err)
 	}
 	readBack, readErr := h.Settings.Get(ctx)
@@ -276,7 +279,7 @@ func settingsJSON(s *synerise.Settings) json.RawMessage {
 }
 
 func (h *Handler) settingsOutcome(c echo.Context, intent audit.Event, o audit.Outcome, change func(*audit.Event)) {
-	if _, err := h.Audit.Outcome(c.Request().Context(), intent, o, change); err != nil {
+	if _, err := h.Audit.Outcome(context.WithoutCancel(c.Request().Context()), intent, o, change); err != nil {
 		h.Logger.Error("audit outcome", "err", err, "action", intent.Action, "request_id", requestID(c))
 	}
 }
@@ -313,7 +316,7 @@ func (h *Handler) settingsWriteFailed(c echo.Context, intent audit.Event, fresh,
 		cancel()
 		switch {
 		case rerr != nil:
-			detail.AfterFailure = "could not read the settings: " + rerr.Error()
+			detail.AfterFailure = "could not read the settings: " + upstreamRecord(rerr)
 		case now.Fingerprint() == fresh.Fingerprint():
 			detail.AfterFailure = "unchanged"
 		case now.Fingerprint() == sent.Fingerprint():
@@ -323,10 +326,7 @@ func (h *Handler) settingsWriteFailed(c echo.Context, intent audit.Event, fresh,
 		}
 	}
 	h.settingsOutcome(c, intent, outcome, func(e *audit.Event) {
-		e.UpstreamError = err.Error()
-		if isAPI {
-			e.UpstreamStatus, e.TraceID = apiErr.StatusCode, apiErr.TraceID
-		}
+		recordUpstream(e, err)
 		if now != nil {
 			e.After = settingsJSON(now)
 		}
@@ -341,10 +341,9 @@ func (h *Handler) settingsWriteFailed(c echo.Context, intent audit.Event, fresh,
 		return render(c, status, templates.SettingsPreviewPage(h.page(c, "Check your changes"), v))
 	}
 	switch {
-	case synerise.IsRateLimited(err):
-		return retry(http.StatusServiceUnavailable, "Synerise is busy, try again in "+retryAfter(err)+". Nothing was changed.")
-	case synerise.IsCircuitOpen(err):
-		return retry(http.StatusServiceUnavailable, "Synerise has been failing, so the console has paused calls to it for a moment. Nothing was changed; try again shortly.")
+	case synerise.IsRateLimited(err), synerise.IsCircuitOpen(err), synerise.IsCredentialsRefused(err):
+		v := h.describe(upstream(err))
+		return retry(v.Status, v.Message+" Nothing was changed.")
 	case isAPI && synerise.IsBadRequest(err):
 		input := map[string]string{}
 		for _, ch := range changes {
@@ -356,27 +355,34 @@ func (h *Handler) settingsWriteFailed(c echo.Context, intent audit.Event, fresh,
 		v.Problem = strings.TrimSpace("Synerise refused the change; nothing was changed. " + rest)
 		return render(c, http.StatusUnprocessableEntity, templates.SettingsEditPage(h.page(c, "RaaS settings"), v))
 	}
-	status, problem := http.StatusBadGateway, fmt.Sprintf("Synerise answered the save with an error (%s). ", kind)
+	described := h.describe(upstream(err))
+	status, problem := described.Status, described.Message+" "
 	if outcome == audit.OutcomeUnknown {
-		problem = "Synerise did not confirm the save (" + kind + "), so the change may or may not have been made. "
-		if kind == "timeout" {
-			status = http.StatusGatewayTimeout
-		}
+		problem = "Synerise did not confirm the save (" + described.Title + "), so the change may or may not have been applied. "
 	}
 	if now == nil {
 		return userError(status, "Save not confirmed", problem+"Reload the settings page and check the current values before retrying.")
 	}
-	switch detail.AfterFailure {
-	case "unchanged":
-		problem += "The settings read now are unchanged."
-	case "as sent":
-		problem += "The settings read now hold your change."
-	default:
-		problem += "The settings read now differ from both what you loaded and what you sent."
-	}
+	problem += "The settings read right after show " + afterFailureWords(detail.AfterFailure) + "."
 	v := settingsEditView(settings.LoadedFrom(now), nil, nil, now)
 	v.Problem = problem + " Check the current values below before retrying."
 	return render(c, status, templates.SettingsEditPage(h.page(c, "RaaS settings"), v))
+}
+
+// afterFailureWords says what the settings read right after a write of unknown outcome
+// held, from the AfterFailure note of its audit record.
+func afterFailureWords(note string) string {
+	switch {
+	case note == "unchanged":
+		return "the values from before the change: it was not applied"
+	case note == "as sent":
+		return "your change: it was applied"
+	case note == "changed otherwise":
+		return "values that differ from both what was loaded and what was sent"
+	case strings.HasPrefix(note, "could not read the settings"):
+		return "nothing: " + note
+	}
+	return "nothing recorded"
 }
 
 // settingsFieldErrors puts Synerise's field errors next to the modelled settings; the rest
@@ -395,31 +401,12 @@ func settingsFieldErrors(fes []synerise.FieldError) (templates.FieldErrors, stri
 	return errs, strings.Join(rest, " ")
 }
 
-// settingsUpstreamError turns a failed read from Synerise into a message for the admin.
+// settingsUpstreamError turns a failed read from Synerise into a message for the admin,
+// in the words of the error funnel.
 func (h *Handler) settingsUpstreamError(c echo.Context, err error) error {
 	h.Logger.Warn("synerise settings read failed", "err", err, "request_id", requestID(c))
-	var apiErr *synerise.APIError
-	switch {
-	case synerise.IsRateLimited(err):
-		return userError(http.StatusServiceUnavailable, "Synerise is busy", "Synerise is busy, try again in "+retryAfter(err)+". Nothing was changed.")
-	case synerise.IsCircuitOpen(err):
-		return userError(http.StatusServiceUnavailable, "Synerise unavailable",
-			"Synerise has been failing, so the console has paused calls to it for a moment. Nothing was changed; try again shortly.")
-	case synerise.IsTimeout(err):
-		return userError(http.StatusGatewayTimeout, "Synerise did not answer", "Synerise did not answer in time. Nothing was changed; try again.")
-	case errors.As(err, &apiErr):
-		return userError(http.StatusBadGateway, "Synerise error",
-			fmt.Sprintf("Synerise answered with status %d when the console read the settings. Nothing was changed.", apiErr.StatusCode))
-	}
-	return userError(http.StatusBadGateway, "Synerise unreachable", "The console could not read the settings from Synerise. Nothing was changed; try again.")
-}
-
-func retryAfter(err error) string {
-	var rl *synerise.RateLimitError
-	if errors.As(err, &rl) && rl.RetryAfter > 0 {
-		return fmt.Sprintf("%d s", int(math.Ceil(rl.RetryAfter.Seconds())))
-	}
-	return "a few seconds"
+	v := h.describe(upstream(err))
+	return &publicError{status: v.Status, title: v.Title, msg: v.Message + " The settings could not be read; nothing was changed.", cause: err}
 }
 
 // renderSettingsConflict shows what the admin loaded, what is there now and their change,

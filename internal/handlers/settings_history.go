@@ -115,10 +115,9 @@ func historyRow(intent audit.Event, outcome *audit.Event) templates.SettingsHist
 		}
 	default:
 		row.OutcomeClass = "badge-warn"
-		row.Notes = append(row.Notes, "Whether the change was made is not known. "+outcome.UpstreamError)
-		if od.AfterFailure != "" {
-			row.Notes = append(row.Notes, "Settings read right after: "+od.AfterFailure+".")
-		}
+		row.Outcome = "may or may not have been applied"
+		row.Notes = append(row.Notes, "Synerise did not confirm this change, so it may or may not have been applied — the settings read right after show "+
+			afterFailureWords(od.AfterFailure)+". "+outcome.UpstreamError)
 	}
 	return row
 }

@@ -542,9 +542,9 @@ func TestSettingsSyneriseFailureMidSave(t *testing.T) {
 		outcome audit.Outcome
 		says    string
 	}{
-		{"server error", simulator.Fault{ErrorRate: 1, ErrorStatus: 500}, http.StatusBadGateway, audit.OutcomeFailed, "The settings read now are unchanged"},
-		{"dropped connection", simulator.Fault{DropRate: 1}, http.StatusBadGateway, audit.OutcomeUnknown, "may or may not have been made"},
-		{"rate limited", simulator.Fault{RateLimitRate: 1, RetryAfter: 7 * time.Second}, http.StatusServiceUnavailable, audit.OutcomeFailed, "Synerise is busy, try again in 7 s"},
+		{"server error", simulator.Fault{ErrorRate: 1, ErrorStatus: 500}, http.StatusBadGateway, audit.OutcomeFailed, "The settings read right after show the values from before the change: it was not applied"},
+		{"dropped connection", simulator.Fault{DropRate: 1}, http.StatusBadGateway, audit.OutcomeUnknown, "may or may not have been applied"},
+		{"rate limited", simulator.Fault{RateLimitRate: 1, RetryAfter: 7 * time.Second}, http.StatusTooManyRequests, audit.OutcomeFailed, "Synerise asked to wait 7 seconds before trying again"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -574,7 +574,7 @@ func TestSettingsSyneriseFailureMidSave(t *testing.T) {
 			}
 			// Nothing was written, so the admin can confirm again once Synerise is back.
 			e.sim.ClearFaults()
-			if tt.outcome == audit.OutcomeFailed && tt.status == http.StatusServiceUnavailable {
+			if tt.outcome == audit.OutcomeFailed && tt.status == http.StatusTooManyRequests {
 				again := submission(t, page, "/settings")
 				if res := b.post("/settings", again); res.StatusCode != http.StatusSeeOther {
 					t.Fatalf("retry after busy: %d %s", res.StatusCode, body(res))

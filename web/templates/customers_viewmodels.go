@@ -114,6 +114,12 @@ type CustomerAttributeInput struct {
 	Key    string
 	Value  string
 	Remove bool
+	// ReadOnly marks a value the form cannot show faithfully (a list or an object): it is
+	// shown, not edited, and only Remove changes it.
+	ReadOnly bool
+	// Kind says what the stored value is when its text alone would not tell
+	// ("null in Synerise", "empty text", "number", "true or false").
+	Kind string
 }
 
 // CustomerOption is one choice of a select.
@@ -222,4 +228,12 @@ func hintID(in CustomerInput) string {
 		return ""
 	}
 	return "f-" + in.Name + "-hint"
+}
+
+// attrKindID is the id of the hint saying how an attribute is stored, "" when it has none.
+func attrKindID(a CustomerAttributeInput) string {
+	if a.Kind == "" {
+		return ""
+	}
+	return "f-attr-" + a.Index + "-kind"
 }
