@@ -35,13 +35,13 @@ type basicInfo struct {
 const emptyAttributeRows = 3
 
 var (
-	sexValues        = []string{"FEMALE", "MALE", "NOT_SPECIFIED", "OTHER"}
-	attrKeyPattern   = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
-	isoCountry       = regexp.MustCompile(`^[A-Z]{2}$`)
-	diallingPrefix   = regexp.MustCompile(`^\+[0-9]{1,4}$`)
+	sexValues      = []string{"FEMALE", "MALE", "NOT_SPECIFIED", "OTHER"}
+	attrKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	isoCountry     = regexp.MustCompile(`^[A-Z]{2}$`)
+	diallingPrefix = regexp.MustCompile(`^\+[0-9]{1,4}$`)
 	// newPhonePattern is Synerise's rule for a phone number it is sent: digits, spaces and
 	// an optional leading +. Numbers stored in another form are shown and left alone.
-	newPhonePattern = regexp.MustCompile(`^\+?[0-9 ]{6,20}$`)
+	newPhonePattern  = regexp.MustCompile(`^\+?[0-9 ]{6,20}$`)
 	reservedAttrKeys = []string{"clientid", "uuid", "email", "customid", "phone", "firstname", "lastname", "displayname",
 		"company", "address", "city", "province", "zipcode", "countrycode", "birthdate", "sex", "avatarurl",
 		"anonymous", "lastactivitydate", "agreements", "attributes", "tags"}

@@ -60,8 +60,8 @@ const (
 )
 
 var (
-	uuidPattern  = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	digitsOnly   = regexp.MustCompile(`^[0-9]+$`)
+	uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	digitsOnly  = regexp.MustCompile(`^[0-9]+$`)
 	// phonePattern recognises a pasted phone number in the search box, in any of the
 	// forms stored numbers come in (Synerise's list filter ignores spaces, dashes and
 	// brackets).
