@@ -302,3 +302,51 @@ func TestEditKeepsAttributesOfEveryType(t *testing.T) {
 		t.Fatal("lastStore (null) was deleted")
 	}
 }
+
+// Tokens revoked under a running console (an API key regenerated, a signing key rotated):
+// the next view signs in again once and is served; nothing wedges.
+func TestRevokedTokensDoNotWedgeTheConsole(t *testing.T) {
+	e := newEnv(t)
+	b, _ := e.signedIn(operators.RoleSupport)
+	if res := b.get("/customers/" + annaID); res.StatusCode != http.StatusOK {
+		t.Fatalf("first view: %d", res.StatusCode)
+	}
+	for round := range 3 {
+		e.sim.RevokeTokens()
+		e.sim.ResetRequestCounts()
+		res := b.get("/customers/" + zoeID)
+		if page := body(res); res.StatusCode != http.StatusOK {
+			t.Fatalf("round %d: view after revocation: %d\n%s", round, res.StatusCode, page)
+		}
+		if n := e.sim.RequestCount(simulator.RouteLogin); n != 1 {
+			t.Fatalf("round %d: %d logins after one revocation, want 1", round, n)
+		}
+	}
+}
+
+// Retry-After is a promise: asked to wait 30 s, the console does not ask again sooner, and
+// tells the operator how long to wait. A 503 without it reads "unavailable", not "busy".
+func TestRetryAfterIsHonouredAndTold(t *testing.T) {
+	e := newEnv(t)
+	b, _ := e.signedIn(operators.RoleSupport)
+	e.sim.SetFault(simulator.RouteProfileGet, simulator.Fault{ErrorRate: 1, ErrorStatus: 503, RetryAfter: 30 * time.Second})
+	e.sim.ResetRequestCounts()
+	start := time.Now()
+	res := b.get("/customers/" + annaID)
+	page := body(res)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the view took %s: the console waited on a 30 s Retry-After", took)
+	}
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "Synerise is busy") || !strings.Contains(page, "wait 30 seconds") {
+		t.Fatalf("%d:\n%s", res.StatusCode, page)
+	}
+	if n := e.sim.RequestCount(simulator.RouteProfileGet); n != 1 {
+		t.Fatalf("%d reads, want 1: Synerise asked for 30 s", n)
+	}
+
+	e.sim.SetFault(simulator.RouteProfileGet, simulator.Fault{ErrorRate: 1, ErrorStatus: 503})
+	page = body(b.get("/customers/" + annaID))
+	if !strings.Contains(page, "Synerise is unavailable") || strings.Contains(page, "busy") {
+		t.Fatalf("503 without Retry-After:\n%s", page)
+	}
+}
