@@ -39,6 +39,8 @@ func (s *Simulator) serveAdmin(w http.ResponseWriter, r *http.Request, segs []st
 		w.WriteHeader(http.StatusNoContent)
 	case p == "requests" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.RequestCounts())
+	case p == "executed" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.ExecutedCounts())
 	case p == "requests" && r.Method == http.MethodDelete:
 		s.ResetRequestCounts()
 		w.WriteHeader(http.StatusNoContent)

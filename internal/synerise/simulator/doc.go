@@ -25,7 +25,12 @@
 // The right-hand names are route names: they key fault injection
 // ([Simulator.SetFault]; "*" matches every route that has no fault of its own)
 // and the request counters ([Simulator.RequestCount]). Requests that match no
-// route are counted as "unknown".
+// route are counted as "unknown". A second counter per route,
+// [Simulator.ExecutedCount], counts only the requests whose handler ran: past
+// fault injection and the token check. A write refused for its token (and
+// then replayed by the client) or faulted counts once in the request counter
+// and not at all in the executed one, so the executed count of a write route
+// is how many times Synerise would have applied such writes.
 //
 // Every endpoint except login requires "Authorization: Bearer <token>" with a
 // token from login or refresh. Errors use the profile shape
@@ -78,7 +83,11 @@
 //	POST   /_simulator/tokens/revoke            no body; every token issued so far is
 //	                                            answered 401 "Invalid token." (an API key
 //	                                            regenerated); a new login works; 204
-//	GET    /_simulator/requests                 request counts per route
+//	GET    /_simulator/requests                 request counts per route (every request
+//	                                            that reached the route, refused and
+//	                                            faulted ones included)
+//	GET    /_simulator/executed                 executed counts per route (handler ran)
+//	DELETE /_simulator/requests                 sets both kinds of counter back to zero
 //	GET    /_simulator/examples                 well-known customers, per state and data case
 //	GET    /_simulator/accounts/{clientId}      registration state of one customer
 //

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,7 +17,11 @@ import (
 //	    --api-key K (repeatable) --token-lifetime 1h --expired-token-status 401 --latency 0
 //
 // It prints the address, the API keys and the example customers, and serves
-// until ctx is done. --help prints the usage and returns nil.
+// until ctx is done. It then shuts down gracefully (requests in flight finish)
+// and prints one last line, "counts at shutdown: " and a JSON object
+// {"requests":{route:n},"executed":{route:n}}, so a harness that restarts the
+// simulator can add up what the stopped process handled. --help prints the
+// usage and returns nil.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -67,10 +72,23 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	<-ctx.Done()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	err = srv.Shutdown(shutdownCtx)
+	counts, _ := json.Marshal(ShutdownCounts{Requests: srv.Simulator.RequestCounts(), Executed: srv.Simulator.ExecutedCounts()})
+	fmt.Fprintf(stdout, "%s%s\n", ShutdownCountsPrefix, counts)
+	if err != nil {
 		return fmt.Errorf("simulator: shut down: %w", err)
 	}
 	return nil
+}
+
+// ShutdownCountsPrefix starts the line Main prints last, followed by ShutdownCounts as JSON.
+const ShutdownCountsPrefix = "counts at shutdown: "
+
+// ShutdownCounts are the request and executed counters per route of a simulator
+// that Main has shut down.
+type ShutdownCounts struct {
+	Requests map[string]int `json:"requests"`
+	Executed map[string]int `json:"executed"`
 }
 
 func printBanner(w io.Writer, srv *Server, opts Options) {
@@ -79,7 +97,7 @@ func printBanner(w io.Writer, srv *Server, opts Options) {
 	for _, k := range opts.APIKeys {
 		fmt.Fprintf(w, "API key: %s\n", k)
 	}
-	fmt.Fprintf(w, "Admin endpoints: %s/_simulator/outbox, /settings, /faults, /auth, /tokens/revoke, /requests, /examples, /accounts/{clientId}\n", srv.URL)
+	fmt.Fprintf(w, "Admin endpoints: %s/_simulator/outbox, /settings, /faults, /auth, /tokens/revoke, /requests, /executed, /examples, /accounts/{clientId}\n", srv.URL)
 	fmt.Fprintln(w, "Example customers:")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  STATE\tCLIENT ID\tE-MAIL\tUUID\tDEVICE ID")

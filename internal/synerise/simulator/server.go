@@ -80,7 +80,8 @@ type Simulator struct {
 	outbox outbox
 	faults faultTable
 
-	counts map[string]*atomic.Int64
+	counts   map[string]*atomic.Int64
+	executed map[string]*atomic.Int64
 }
 
 // New builds a simulator with its generated customer set.
@@ -107,6 +108,7 @@ func New(opts Options) *Simulator {
 		secrets:   newLockedRand(opts.Seed, 0x5ec7e75),
 		settings:  defaultSettings(),
 		counts:    make(map[string]*atomic.Int64),
+		executed:  make(map[string]*atomic.Int64),
 	}
 	s.secret.Store(newSigningKey())
 	if s.SetExpiredTokenStatus(opts.ExpiredTokenStatus) != nil {
@@ -117,6 +119,7 @@ func New(opts Options) *Simulator {
 	}
 	for _, r := range routeNames {
 		s.counts[r] = new(atomic.Int64)
+		s.executed[r] = new(atomic.Int64)
 	}
 	s.faults.init(opts.Seed)
 	for route, f := range opts.Faults {
@@ -194,6 +197,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route != RouteLogin && !s.authorize(req) {
 		return
 	}
+	s.executed[route].Add(1)
 	handler(req)
 }
 
@@ -288,9 +292,33 @@ func (s *Simulator) RequestCounts() map[string]int {
 	return out
 }
 
-// ResetRequestCounts sets every request counter back to zero.
+// ExecutedCount is how many requests of the named route were handled: they passed
+// fault injection and the token check, so the endpoint acted on them (which may
+// still be a refusal of the request's content, such as a 400 for a bad phone).
+// Unlike RequestCount it leaves out requests refused for their token and faulted
+// ones, so a write's executed count is how many times Synerise would have applied it.
+func (s *Simulator) ExecutedCount(route string) int {
+	if c, ok := s.executed[route]; ok {
+		return int(c.Load())
+	}
+	return 0
+}
+
+// ExecutedCounts is a snapshot of every route's executed count.
+func (s *Simulator) ExecutedCounts() map[string]int {
+	out := make(map[string]int, len(s.executed))
+	for k, c := range s.executed {
+		out[k] = int(c.Load())
+	}
+	return out
+}
+
+// ResetRequestCounts sets every request and executed counter back to zero.
 func (s *Simulator) ResetRequestCounts() {
 	for _, c := range s.counts {
+		c.Store(0)
+	}
+	for _, c := range s.executed {
 		c.Store(0)
 	}
 }
