@@ -366,6 +366,11 @@ func TestSupportEditRejectsInvalidBasicInfo(t *testing.T) {
 // (the simulator's and the console's page) holds the token for that customer.
 func TestSupportSendsPasswordReset(t *testing.T) {
 	c := startConsole(t)
+	ws := c.sim.Settings()
+	ws["registrationType"] = json.RawMessage(`"REQUIRE_EMAIL_CONFIRMATION"`)
+	if errs, _ := c.sim.SetSettings(ws); len(errs) > 0 {
+		t.Fatal(errs)
+	}
 	lukasz := exampleCustomer(t, c, simulator.StateUnconfirmed)
 	lukaszID := strconv.FormatInt(lukasz.ClientID, 10)
 	name := lukasz.FirstName + " " + lukasz.LastName
@@ -414,11 +419,17 @@ func TestSupportSendsPasswordReset(t *testing.T) {
 	}
 }
 
-// Support journey 5: the agent resends an activation e-mail (automatic registration) and,
-// with PIN registration, a PIN for the customer's device; both land in the outbox. A PIN
-// resend for another device is refused by the PIN device rule, and the page says why.
+// Support journey 5: under AUTOMATIC registration no account needs activating and none is
+// offered; with e-mail confirmation the agent resends the confirmation e-mail and, with PIN
+// registration, a PIN for the customer's device; both land in the outbox. A PIN resend for
+// another device is refused by the PIN device rule, and the page says why.
 func TestSupportResendsActivationAndPIN(t *testing.T) {
 	c := startConsole(t)
+	ws := c.sim.Settings()
+	ws["registrationType"] = json.RawMessage(`"REQUIRE_EMAIL_CONFIRMATION"`)
+	if errs, _ := c.sim.SetSettings(ws); len(errs) > 0 {
+		t.Fatal(errs)
+	}
 	lukasz := exampleCustomer(t, c, simulator.StateUnconfirmed)
 	lukaszID := strconv.FormatInt(lukasz.ClientID, 10)
 	john := exampleCustomer(t, c, simulator.StateAwaitingPIN)
@@ -428,12 +439,13 @@ func TestSupportResendsActivationAndPIN(t *testing.T) {
 	}
 	page, email := c.signIn(operators.RoleSupport)
 
-	// Automatic registration: the activation e-mail.
+	// E-mail confirmation: the account is unconfirmed, and the e-mail can be resent. (Under
+	// AUTOMATIC, Synerise's default, no resend would be offered: see TestSupportAfterTokensRevoked.)
 	openCustomer(t, c, page, lukasz)
-	expectText(t, page.GetByText("Account:"), "Not activated yet")
+	expectText(t, page.GetByText("Account:"), "E-mail not confirmed yet")
 	check(t, linkNamed(page, "Resend activation…").Click())
 	expectVisible(t, heading(page, "Resend activation for "+lukasz.FirstName+" "+lukasz.LastName))
-	expectText(t, page.Locator("#action-panel"), "registration type is AUTOMATIC, so activation is by e-mail")
+	expectText(t, page.Locator("#action-panel"), "registration type is REQUIRE_EMAIL_CONFIRMATION, so activation is by e-mail")
 	const mailReason = "TICKET-5001 activation e-mail never arrived"
 	check(t, page.GetByLabel("Reason", playwright.PageGetByLabelOptions{Exact: exactName()}).Fill(mailReason))
 	check(t, button(page, "Resend activation e-mail").Click())
@@ -447,9 +459,9 @@ func TestSupportResendsActivationAndPIN(t *testing.T) {
 	checkIntentOutcome(t, c.events(audit.ActionCustomerActivationResend), email, mailReason, lukaszID, audit.OutcomeSucceeded)
 
 	// The workspace moves to PIN registration (allowPinResendFromDifferentDeviceId stays off).
-	s := c.sim.Settings()
-	s["registrationType"] = json.RawMessage(`"REQUIRE_PIN_CONFIRMATION"`)
-	if errs, _ := c.sim.SetSettings(s); len(errs) > 0 {
+	ws = c.sim.Settings()
+	ws["registrationType"] = json.RawMessage(`"REQUIRE_PIN_CONFIRMATION"`)
+	if errs, _ := c.sim.SetSettings(ws); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 

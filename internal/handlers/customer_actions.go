@@ -129,7 +129,10 @@ func upstreamOutcome(err error) audit.Outcome {
 	switch {
 	case err == nil:
 		return audit.OutcomeSucceeded
-	case errors.As(err, &api), synerise.IsCircuitOpen(err):
+	case errors.As(err, &api) && (api.StatusCode == http.StatusBadGateway || api.StatusCode == http.StatusGatewayTimeout):
+		// A gateway's 502 or 504 may come after Synerise itself has acted.
+		return audit.OutcomeUnknown
+	case errors.As(err, &api), synerise.IsCircuitOpen(err), synerise.IsInvalidInput(err):
 		return audit.OutcomeFailed
 	}
 	return audit.OutcomeUnknown

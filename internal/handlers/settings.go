@@ -293,8 +293,8 @@ func (h *Handler) settingsWriteFailed(c echo.Context, intent audit.Event, fresh,
 	var apiErr *synerise.APIError
 	isAPI := errors.As(err, &apiErr)
 	// An answer from Synerise (or the breaker refusing to call) says the write did not
-	// happen; a timeout or a lost connection says nothing either way.
-	outcome, kind := audit.OutcomeFailed, "refused"
+	// happen; a timeout, a lost connection or a gateway's 502/504 says nothing either way.
+	outcome, kind := upstreamOutcome(err), "no answer"
 	switch {
 	case synerise.IsCircuitOpen(err):
 		kind = "circuit open"
@@ -303,9 +303,7 @@ func (h *Handler) settingsWriteFailed(c echo.Context, intent audit.Event, fresh,
 	case isAPI:
 		kind = fmt.Sprintf("status %d", apiErr.StatusCode)
 	case synerise.IsTimeout(err):
-		outcome, kind = audit.OutcomeUnknown, "timeout"
-	default:
-		outcome, kind = audit.OutcomeUnknown, "no answer"
+		kind = "timeout"
 	}
 	detail := settingsDetail{ChangedKeys: settings.Keys(changes), Changes: changes, ErrorKind: kind}
 	var now *synerise.Settings

@@ -22,6 +22,14 @@ func connectSynerise(cfg config.Config, sim *simulator.Simulator, observer syner
 	if cfg.Sandbox() {
 		if sim == nil {
 			sim = simulator.New(simulator.Options{})
+			// The sandbox's example accounts wait for activation links and PINs, so its
+			// workspace activates accounts by e-mail rather than Synerise's default,
+			// AUTOMATIC, under which no account would need activating.
+			ws := sim.Settings()
+			ws["registrationType"] = []byte(`"REQUIRE_EMAIL_ACTIVATION"`)
+			if problems, _ := sim.SetSettings(ws); len(problems) > 0 {
+				return nil, nil, nil, fmt.Errorf("server: sandbox settings: %v", problems)
+			}
 		}
 		srv, err := simulator.Serve(sim, "127.0.0.1:0")
 		if err != nil {
