@@ -41,6 +41,8 @@ func (s *Simulator) serveAdmin(w http.ResponseWriter, r *http.Request, segs []st
 		writeJSON(w, http.StatusOK, s.RequestCounts())
 	case p == "executed" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.ExecutedCounts())
+	case p == "tokens/rejected" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.TokenRejections())
 	case p == "requests" && r.Method == http.MethodDelete:
 		s.ResetRequestCounts()
 		w.WriteHeader(http.StatusNoContent)

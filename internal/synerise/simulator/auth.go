@@ -156,6 +156,7 @@ func (s *Simulator) authorize(req *request) bool {
 	}
 	switch _, st := s.verifyToken(strings.TrimSpace(tok)); st {
 	case tokenExpired:
+		s.rejected[0].Add(1)
 		if s.ExpiredTokenStatus() == http.StatusForbidden {
 			// A 403 without field errors: the contract's sign of a rejected token.
 			s.failBare(req, http.StatusForbidden, "Token expired.")
@@ -164,6 +165,7 @@ func (s *Simulator) authorize(req *request) bool {
 		s.failWith(req, http.StatusUnauthorized, "Token expired.", "Token expired.", nil)
 		return false
 	case tokenInvalid:
+		s.rejected[1].Add(1)
 		s.failWith(req, http.StatusUnauthorized, "Invalid token.", "Invalid token.", nil)
 		return false
 	}

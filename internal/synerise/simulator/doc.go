@@ -87,6 +87,8 @@
 //	                                            that reached the route, refused and
 //	                                            faulted ones included)
 //	GET    /_simulator/executed                 executed counts per route (handler ran)
+//	GET    /_simulator/tokens/rejected          {"expired":n,"invalid":n}: requests refused
+//	                                            for their token, by reason
 //	DELETE /_simulator/requests                 sets both kinds of counter back to zero
 //	GET    /_simulator/examples                 well-known customers, per state and data case
 //	GET    /_simulator/accounts/{clientId}      registration state of one customer

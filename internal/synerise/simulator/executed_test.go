@@ -38,6 +38,9 @@ func TestExecutedCountsOnlyHandledRequests(t *testing.T) {
 		t.Fatalf("auth.login executed %d, want 2", n)
 	}
 
+	if got := h.sim.TokenRejections(); got[TokenInvalid] != 1 || got[TokenExpired] != 0 {
+		t.Fatalf("token rejections %v, want one invalid", got)
+	}
 	h.token = h.login(DefaultAPIKey)
 	var executed map[string]int
 	h.get("/_simulator/executed").decode(t, &executed)

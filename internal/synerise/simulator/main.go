@@ -19,7 +19,7 @@ import (
 // It prints the address, the API keys and the example customers, and serves
 // until ctx is done. It then shuts down gracefully (requests in flight finish)
 // and prints one last line, "counts at shutdown: " and a JSON object
-// {"requests":{route:n},"executed":{route:n}}, so a harness that restarts the
+// {"requests":{route:n},"executed":{route:n},"tokensRejected":{reason:n}}, so a harness that restarts the
 // simulator can add up what the stopped process handled. --help prints the
 // usage and returns nil.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -73,7 +73,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
-	counts, _ := json.Marshal(ShutdownCounts{Requests: srv.Simulator.RequestCounts(), Executed: srv.Simulator.ExecutedCounts()})
+	counts, _ := json.Marshal(ShutdownCounts{Requests: srv.Simulator.RequestCounts(), Executed: srv.Simulator.ExecutedCounts(),
+		TokensRejected: srv.Simulator.TokenRejections()})
 	fmt.Fprintf(stdout, "%s%s\n", ShutdownCountsPrefix, counts)
 	if err != nil {
 		return fmt.Errorf("simulator: shut down: %w", err)
@@ -87,8 +88,9 @@ const ShutdownCountsPrefix = "counts at shutdown: "
 // ShutdownCounts are the request and executed counters per route of a simulator
 // that Main has shut down.
 type ShutdownCounts struct {
-	Requests map[string]int `json:"requests"`
-	Executed map[string]int `json:"executed"`
+	Requests       map[string]int `json:"requests"`
+	Executed       map[string]int `json:"executed"`
+	TokensRejected map[string]int `json:"tokensRejected"`
 }
 
 func printBanner(w io.Writer, srv *Server, opts Options) {

@@ -82,6 +82,8 @@ type Simulator struct {
 
 	counts   map[string]*atomic.Int64
 	executed map[string]*atomic.Int64
+	// rejected counts the tokens authorize refused, by TokenExpired and TokenInvalid.
+	rejected [2]atomic.Int64
 }
 
 // New builds a simulator with its generated customer set.
@@ -321,6 +323,21 @@ func (s *Simulator) ResetRequestCounts() {
 	for _, c := range s.executed {
 		c.Store(0)
 	}
+	for i := range s.rejected {
+		s.rejected[i].Store(0)
+	}
+}
+
+// Reasons a bearer token is refused, as TokenRejections counts them.
+const (
+	TokenExpired = "expired" // answered 401 "Token expired." or a bare 403
+	TokenInvalid = "invalid" // answered 401 "Invalid token.": tampered, revoked, another process's
+)
+
+// TokenRejections is how many requests were refused for their token, by reason; a
+// request without any token is not counted. ResetRequestCounts zeroes them too.
+func (s *Simulator) TokenRejections() map[string]int {
+	return map[string]int{TokenExpired: int(s.rejected[0].Load()), TokenInvalid: int(s.rejected[1].Load())}
 }
 
 // delay sleeps for d unless the request goes away first; it reports whether to carry on.
