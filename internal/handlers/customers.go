@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -342,7 +343,10 @@ func customerAuditTarget(p *synerise.Profile) audit.Target {
 // read from the audit log while Synerise is asked for the profile, and is shown only once
 // the view itself is recorded.
 func (h *Handler) handleCustomer(c echo.Context) error {
-	reason := strings.TrimSpace(c.QueryParam("reason"))
+	reason := ""
+	if sameOriginNavigation(c.Request()) {
+		reason = strings.TrimSpace(c.QueryParam("reason"))
+	}
 	if msg := checkText(reason, maxReasonLength); msg != "" {
 		return userError(http.StatusBadRequest, "Reason not accepted", "The reason "+msg+".")
 	}
@@ -389,6 +393,18 @@ func (h *Handler) handleCustomer(c echo.Context) error {
 		Timeline:            timelineView(entries),
 	}
 	return render(c, http.StatusOK, templates.CustomerPageView(h.page(c, customerName(p)), v))
+}
+
+// sameOriginNavigation reports whether a request came from a page of this console: the
+// browser's Fetch Metadata says same-origin or, from a browser that sends none, the Referer
+// is this console. A reason in a link is the operator's word only then; a link followed from
+// another site must not put words in the operator's name.
+func sameOriginNavigation(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	ref, err := url.Parse(r.Referer())
+	return err == nil && ref.Host != "" && ref.Host == r.Host && (ref.Scheme == "http" || ref.Scheme == "https")
 }
 
 // recordFailedAttempt writes a one-row audit record of an attempt that failed before

@@ -333,7 +333,7 @@ func TestCustomerPageShowsEverythingAndIsAudited(t *testing.T) {
 	e := newEnv(t)
 	e.setRegistration("REQUIRE_EMAIL_ACTIVATION")
 	b, op := e.signedIn(operators.RoleSupport)
-	res := b.get("/customers/" + annaID + "?reason=TICKET-42")
+	res := b.do(http.MethodGet, "/customers/"+annaID+"?reason=TICKET-42", nil, sameOrigin)
 	page := body(res)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("customer page: %d %s", res.StatusCode, page)

@@ -36,7 +36,7 @@ func TestFailedAttemptsAreAudited(t *testing.T) {
 	b, op := e.signedIn(operators.RoleSupport)
 
 	e.sim.SetFault(simulator.RouteProfileGet, simulator.Fault{ErrorRate: 1, ErrorStatus: 500})
-	res := b.get("/customers/" + annaID + "?reason=TICKET-9")
+	res := b.do(http.MethodGet, "/customers/"+annaID+"?reason=TICKET-9", nil, sameOrigin)
 	if res.StatusCode != http.StatusBadGateway {
 		t.Fatalf("failing view: %d", res.StatusCode)
 	}
@@ -348,5 +348,40 @@ func TestRetryAfterIsHonouredAndTold(t *testing.T) {
 	page = body(b.get("/customers/" + annaID))
 	if !strings.Contains(page, "Synerise is unavailable") || strings.Contains(page, "busy") {
 		t.Fatalf("503 without Retry-After:\n%s", page)
+	}
+}
+
+// sameOrigin is what a browser sends with a navigation from a page of the console.
+var sameOrigin = http.Header{"Sec-Fetch-Site": {"same-origin"}}
+
+// A reason in a link is recorded only when the link was followed from the console itself:
+// a link on another site must not write words in the operator's name.
+func TestReasonOnlyFromSameOriginLinks(t *testing.T) {
+	e := newEnv(t)
+	b, _ := e.signedIn(operators.RoleSupport)
+	path := "/customers/" + annaID + "?reason=approved+by+CISO"
+	cases := []struct {
+		name   string
+		header http.Header
+		want   string
+	}{
+		{"cross-site link", http.Header{"Sec-Fetch-Site": {"cross-site"}}, ""},
+		{"same-site link", http.Header{"Sec-Fetch-Site": {"same-site"}}, ""},
+		{"typed or bookmarked", http.Header{"Sec-Fetch-Site": {"none"}}, ""},
+		{"no fetch metadata, foreign referer", http.Header{"Referer": {"https://evil.example/page"}}, ""},
+		{"no fetch metadata, no referer", nil, ""},
+		{"same-origin link", sameOrigin, "approved by CISO"},
+		{"no fetch metadata, own referer", http.Header{"Referer": {e.srv.URL + "/customers"}}, "approved by CISO"},
+	}
+	for _, tc := range cases {
+		res := b.do(http.MethodGet, path, nil, tc.header)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", tc.name, res.StatusCode)
+		}
+		res.Body.Close()
+		ev, _ := e.lastEvent(audit.ActionCustomerView)
+		if ev.Reason != tc.want || ev.Outcome != audit.OutcomeSucceeded {
+			t.Errorf("%s: view recorded with reason %q, want %q", tc.name, ev.Reason, tc.want)
+		}
 	}
 }
