@@ -72,6 +72,12 @@ func signIn(ctx context.Context, base string, transport http.RoundTripper, email
 // do sends one request; a form is posted with the CSRF token. It returns the status and
 // body.
 func (op *operator) do(ctx context.Context, method, path string, form url.Values, htmx bool) (int, []byte, error) {
+	return op.doWithID(ctx, method, path, form, htmx, "")
+}
+
+// doWithID is do with an X-Request-ID of the caller's choosing (none when empty), which
+// the console keeps in the request's audit rows.
+func (op *operator) doWithID(ctx context.Context, method, path string, form url.Values, htmx bool, requestID string) (int, []byte, error) {
 	var body io.Reader
 	if form != nil {
 		form.Set("_csrf", op.csrf)
@@ -89,6 +95,9 @@ func (op *operator) do(ctx context.Context, method, path string, form url.Values
 		req.Header.Set("X-CSRF-Token", op.csrf)
 	}
 	req.Header.Set("X-Forwarded-For", op.ip)
+	if requestID != "" {
+		req.Header.Set("X-Request-ID", requestID)
+	}
 	res, err := op.http.Do(req)
 	if err != nil {
 		return 0, nil, err

@@ -147,19 +147,23 @@ func startConsole(ctx context.Context, bin, dbURL, simURL, dataDir, logLevel, lo
 }
 
 // startSimulator runs `console simulator` as a process of its own, as Synerise is for the
-// console, and waits until it accepts connections.
-func startSimulator(ctx context.Context, bin string, seed int64, customers int, latency time.Duration, logPath string) (*consoleProc, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+// console, on addr (a free loopback port when empty) with any extra flags, and waits until
+// it accepts connections.
+func startSimulator(ctx context.Context, bin, addr string, seed int64, customers int, latency time.Duration, logPath string, extra ...string) (*consoleProc, error) {
+	if addr == "" {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addr = "127.0.0.1:" + strconv.Itoa(port)
 	}
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(bin, "simulator", "-addr", addr, "-seed", strconv.FormatInt(seed, 10),
-		"-customers", strconv.Itoa(customers), "-latency", latency.String())
+	args := append([]string{"simulator", "-addr", addr, "-seed", strconv.FormatInt(seed, 10),
+		"-customers", strconv.Itoa(customers), "-latency", latency.String()}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()

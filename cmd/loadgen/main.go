@@ -63,6 +63,7 @@ type config struct {
 	logLevel     string
 	timeout      time.Duration
 	simInProcess bool
+	soak         soakConfig
 }
 
 func main() {
@@ -84,7 +85,8 @@ func main() {
 	flag.Float64Var(&cfg.mixRate, "mix-rate", 200, "mix phase: requests per second")
 	flag.Float64Var(&cfg.viewsRate, "views-rate", 2000, "views phase: audited customer views per second")
 	flag.StringVar(&cfg.mix, "mix", "search=25,view=45,edit=10,resend=5,audit=15", "mix phase: weights of the actions")
-	flag.StringVar(&cfg.phases, "phases", "overhead,mix,views", "phases to run, in order")
+	flag.StringVar(&cfg.phases, "phases", "overhead,mix,views", "phases to run, in order (also: soak, the fault soak of issue 14; see soak.go)")
+	soakFlags(&cfg.soak)
 	flag.IntVar(&cfg.maxInFlight, "max-in-flight", 4000, "arrivals beyond this many outstanding requests are dropped (and counted)")
 	flag.StringVar(&cfg.logLevel, "log-level", "info", "the console's CONSOLE_LOG_LEVEL")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "per-request timeout")
@@ -158,6 +160,7 @@ type env struct {
 	pool       *pgxpool.Pool
 	dbName     string
 	out        io.Writer
+	sims       *simProcess // the simulator process, when this generator started it
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
@@ -175,6 +178,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	// customers are listed from a simulator built here with the same seed.
 	sim := simulator.New(simulator.Options{Seed: cfg.seed, Customers: cfg.customers, Latency: cfg.simLatency})
 	simURL, simPID := cfg.simURL, 0
+	var sims simProcess
 	switch {
 	case cfg.consoleURL != "":
 		if simURL == "" || cfg.dbURL == "" {
@@ -192,15 +196,25 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		proc, err := startSimulator(ctx, bin, cfg.seed, cfg.customers, cfg.simLatency, filepath.Join(os.TempDir(), "loadgen-simulator.log"))
+		var extra []string
+		if hasPhase(cfg.phases, "soak") {
+			extra = cfg.soak.simulatorFlags()
+		}
+		logPath := filepath.Join(os.TempDir(), "loadgen-simulator.log")
+		proc, err := startSimulator(ctx, bin, "", cfg.seed, cfg.customers, cfg.simLatency, logPath, extra...)
 		if err != nil {
 			return err
 		}
-		defer proc.stop()
+		// The soak phase replaces the process when it restarts the simulator.
+		sims.bin, sims.cur, sims.logPath, sims.extra = bin, proc, logPath, extra
+		defer func() { sims.cur.stop() }()
 		simURL, simPID = proc.url, proc.cmd.Process.Pid
 	}
+	if hasPhase(cfg.phases, "soak") && sims.cur == nil {
+		return fmt.Errorf("the soak phase starts and restarts the simulator itself: it cannot run with -url or -sim-in-process")
+	}
 
-	e := &env{cfg: cfg, out: out, customers: customersOf(sim, cfg.customers), simPID: simPID}
+	e := &env{cfg: cfg, out: out, customers: customersOf(sim, cfg.customers), simPID: simPID, sims: &sims}
 	for _, c := range e.customers {
 		if c.email != "" {
 			e.withEmail = append(e.withEmail, c)
@@ -293,9 +307,16 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 
 	var results []phaseResult
+	var soakErr error
 	for _, phase := range strings.Split(cfg.phases, ",") {
 		if ctx.Err() != nil {
 			break
+		}
+		if strings.TrimSpace(phase) == "soak" {
+			if err := e.soak(ctx); err != nil {
+				soakErr = err
+			}
+			continue
 		}
 		r, err := e.runPhase(ctx, strings.TrimSpace(phase))
 		if err != nil {
@@ -304,7 +325,16 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		results = append(results, r)
 	}
 	e.report(ctx, results)
-	return nil
+	return soakErr
+}
+
+func hasPhase(phases, name string) bool {
+	for _, p := range strings.Split(phases, ",") {
+		if strings.TrimSpace(p) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // phaseResult is one phase's measurements.
@@ -355,7 +385,7 @@ func (e *env) runPhase(ctx context.Context, phase string) (phaseResult, error) {
 		}
 		fire = func(int) { e.mixed(ctx, r.rec, pick()) }
 	default:
-		return r, fmt.Errorf("unknown phase %q (want overhead, mix or views)", phase)
+		return r, fmt.Errorf("unknown phase %q (want overhead, mix, views or soak)", phase)
 	}
 	r.peakIsPhase = e.pid > 0 && resetPeak(e.pid)
 	before := e.viewRows(ctx)
