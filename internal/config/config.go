@@ -21,6 +21,10 @@ type Config struct {
 	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL). Empty means the
 	// console runs its own private cluster under DataDir.
 	DatabaseURL string
+	// MigrateDatabaseURL is the connection string of the role that owns the schema and
+	// runs the migrations (CONSOLE_MIGRATE_DATABASE_URL); the console then serves as
+	// DatabaseURL's role, which owns nothing. Empty means DatabaseURL's role does both.
+	MigrateDatabaseURL string
 	// DataDir holds the private cluster and generated local secrets (CONSOLE_DATA_DIR).
 	DataDir string
 	// SessionSecret signs session cookies (CONSOLE_SESSION_SECRET), at least 32 bytes.
@@ -72,6 +76,7 @@ func Variables() []Variable {
 	return []Variable{
 		{"CONSOLE_ADDR", "127.0.0.1:8080", "listen address of the web console"},
 		{"DATABASE_URL", "(unset: private cluster under CONSOLE_DATA_DIR/postgres)", "PostgreSQL connection string"},
+		{"CONSOLE_MIGRATE_DATABASE_URL", "(unset: DATABASE_URL's role migrates and owns the tables; a warning says it can rewrite the audit log)", "PostgreSQL connection string of the owner role that runs migrations; needs DATABASE_URL, whose role then only serves"},
 		{"CONSOLE_DATA_DIR", ".data", "where the private cluster and generated local keys live"},
 		{"CONSOLE_SESSION_SECRET", "(generated under CONSOLE_DATA_DIR when the database is local)", "at least 32 bytes, hex or base64; signs session cookies"},
 		{"CONSOLE_SECURE_COOKIES", "true", "`false` only for plain-http localhost"},
@@ -114,6 +119,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Addr:                 get("CONSOLE_ADDR", "127.0.0.1:8080"),
 		DatabaseURL:          get("DATABASE_URL", ""),
+		MigrateDatabaseURL:   get("CONSOLE_MIGRATE_DATABASE_URL", ""),
 		DataDir:              get("CONSOLE_DATA_DIR", ".data"),
 		SyneriseAPIURL:       get("SYNERISE_API_URL", ""),
 		SyneriseAPIKey:       getenv("SYNERISE_API_KEY"),
@@ -146,6 +152,14 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		bad("DATABASE_URL", "want a postgres:// URL")
+	}
+	if c.MigrateDatabaseURL != "" {
+		switch {
+		case !strings.HasPrefix(c.MigrateDatabaseURL, "postgres://") && !strings.HasPrefix(c.MigrateDatabaseURL, "postgresql://"):
+			bad("CONSOLE_MIGRATE_DATABASE_URL", "want a postgres:// URL")
+		case c.DatabaseURL == "":
+			bad("CONSOLE_MIGRATE_DATABASE_URL", "needs DATABASE_URL, the role the console serves as (the private cluster makes both roles itself)")
+		}
 	}
 	if s := getenv("CONSOLE_SESSION_SECRET"); s != "" {
 		secret, err := DecodeSecret(s)

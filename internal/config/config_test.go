@@ -38,6 +38,10 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"negative in-flight limit", map[string]string{"CONSOLE_MAX_IN_FLIGHT": "-1"}, "CONSOLE_MAX_IN_FLIGHT: want a whole number"},
 		{"in-flight limit not a number", map[string]string{"CONSOLE_MAX_IN_FLIGHT": "lots"}, "CONSOLE_MAX_IN_FLIGHT: want a whole number"},
 		{"bad db url", map[string]string{"DATABASE_URL": "mysql://x", "CONSOLE_SESSION_SECRET": strings.Repeat("a", 64)}, "DATABASE_URL"},
+		{"bad migrate url", map[string]string{"DATABASE_URL": "postgres://app@db/console", "CONSOLE_MIGRATE_DATABASE_URL": "owner@db/console",
+			"CONSOLE_SESSION_SECRET": strings.Repeat("a", 64)}, "CONSOLE_MIGRATE_DATABASE_URL: want a postgres:// URL"},
+		{"migrate url without a serving url", map[string]string{"CONSOLE_MIGRATE_DATABASE_URL": "postgres://owner@db/console"},
+			"CONSOLE_MIGRATE_DATABASE_URL: needs DATABASE_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,19 +55,23 @@ func TestLoadRejectsBadValues(t *testing.T) {
 
 func TestLoadReadsValues(t *testing.T) {
 	c, err := Load(env(map[string]string{
-		"DATABASE_URL":            "postgres://u@db:5432/console",
-		"CONSOLE_SESSION_SECRET":  strings.Repeat("0f", 32),
-		"CONSOLE_SECURE_COOKIES":  "false",
-		"CONSOLE_TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.5",
-		"SYNERISE_API_URL":        "https://api.synerise.com",
-		"SYNERISE_API_KEY":        "key",
-		"CONSOLE_MAX_IN_FLIGHT":   "0",
+		"DATABASE_URL":                 "postgres://u@db:5432/console",
+		"CONSOLE_MIGRATE_DATABASE_URL": "postgresql://owner@db:5432/console",
+		"CONSOLE_SESSION_SECRET":       strings.Repeat("0f", 32),
+		"CONSOLE_SECURE_COOKIES":       "false",
+		"CONSOLE_TRUSTED_PROXIES":      "10.0.0.0/8,192.168.1.5",
+		"SYNERISE_API_URL":             "https://api.synerise.com",
+		"SYNERISE_API_KEY":             "key",
+		"CONSOLE_MAX_IN_FLIGHT":        "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.SessionSecret) != 32 || c.SecureCookies || len(c.TrustedProxies) != 2 || c.Sandbox() || c.LocalDatabase() || c.MaxInFlight != 0 {
 		t.Fatalf("unexpected config: %+v", c)
+	}
+	if c.MigrateDatabaseURL != "postgresql://owner@db:5432/console" {
+		t.Fatalf("migrate URL = %q", c.MigrateDatabaseURL)
 	}
 	if got := c.TrustedProxies[1].String(); got != "192.168.1.5/32" {
 		t.Fatalf("single IP proxy = %s", got)

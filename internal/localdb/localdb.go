@@ -33,9 +33,21 @@ type Options struct {
 	// Throwaway turns off fsync and synchronous commit: for tests only, never for data
 	// that must survive a crash.
 	Throwaway bool
-	// Database is created when missing; empty means "console".
+	// Database is created when missing, owned by OwnerRole; empty means "console".
+	// "postgres" (the maintenance database) asks for the server alone: it is neither
+	// created nor handed to OwnerRole.
 	Database string
 }
+
+// The roles every private cluster has besides the superuser `postgres`, as a production
+// database should: OwnerRole owns the console's database and every table in it and runs
+// the migrations; ServingRole is the one the console serves as, owning nothing and holding
+// only the privileges the migrator grants it. Both log in without a password (the cluster
+// trusts local connections).
+const (
+	OwnerRole   = "console_owner"
+	ServingRole = "console_app"
+)
 
 // Cluster is a running private PostgreSQL server listening on 127.0.0.1 and, when the
 // path is short enough for one, on a Unix socket in Dir, which its URLs then use: on the
@@ -100,15 +112,25 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// URL is a connection string for the cluster's database.
+// URL is a superuser connection string for the cluster's database.
 func (c *Cluster) URL() string { return c.URLFor(c.opts.Database) }
 
-// URLFor is a connection string for another database in the cluster.
-func (c *Cluster) URLFor(database string) string {
+// URLFor is a superuser connection string for another database in the cluster.
+func (c *Cluster) URLFor(database string) string { return c.URLAs("postgres", database) }
+
+// OwnerURL is the connection string of OwnerRole, the migrator, for the cluster's database.
+func (c *Cluster) OwnerURL() string { return c.URLAs(OwnerRole, c.opts.Database) }
+
+// ServingURL is the connection string of ServingRole, the role the console serves as.
+func (c *Cluster) ServingURL() string { return c.URLAs(ServingRole, c.opts.Database) }
+
+// URLAs is a connection string for role to database; the cluster trusts local
+// connections, so it carries no password.
+func (c *Cluster) URLAs(role, database string) string {
 	if c.socket != "" {
-		return fmt.Sprintf("postgres://postgres@/%s?host=%s&port=%d&sslmode=disable", database, url.QueryEscape(c.socket), c.port)
+		return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d&sslmode=disable", role, database, url.QueryEscape(c.socket), c.port)
 	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, database)
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", role, c.port, database)
 }
 
 // maxSocketPath is the longest path a Unix socket may have on Linux (sun_path less its
@@ -207,18 +229,81 @@ func (c *Cluster) start(ctx context.Context) error {
 	return nil
 }
 
+// createDatabase makes sure both roles exist and the console's database exists, owned by
+// OwnerRole along with everything in it.
 func (c *Cluster) createDatabase(ctx context.Context) error {
+	if err := c.psql(ctx, "postgres", createRolesSQL); err != nil {
+		return fmt.Errorf("localdb: create roles: %w", err)
+	}
+	if c.opts.Database == "postgres" {
+		return nil
+	}
 	out, err := c.run(ctx, "psql", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres",
 		"-d", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname = '"+c.opts.Database+"'")
 	if err != nil {
 		return fmt.Errorf("localdb: look up database: %w: %s", err, out)
 	}
-	if bytes.Contains(out, []byte("1")) {
+	if !bytes.Contains(out, []byte("1")) {
+		out, err = c.run(ctx, "createdb", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres",
+			"-O", OwnerRole, c.opts.Database)
+		if err != nil {
+			return fmt.Errorf("localdb: createdb: %w: %s", err, out)
+		}
 		return nil
 	}
-	out, err = c.run(ctx, "createdb", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres", c.opts.Database)
+	if err := c.psql(ctx, c.opts.Database, adoptSQL); err != nil {
+		return fmt.Errorf("localdb: hand the database to %s: %w", OwnerRole, err)
+	}
+	return nil
+}
+
+// createRolesSQL creates the two roles when missing (roles are cluster-wide).
+const createRolesSQL = `DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '` + OwnerRole + `') THEN
+		CREATE ROLE ` + OwnerRole + ` LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '` + ServingRole + `') THEN
+		CREATE ROLE ` + ServingRole + ` LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+	END IF;
+END $$;`
+
+// adoptSQL hands a database made by an older console (everything owned by the superuser,
+// which the console also served as) to OwnerRole: the database, and the tables, views,
+// sequences and functions in its public schema that no extension owns. On a database
+// already handed over it changes nothing.
+const adoptSQL = `DO $$
+DECLARE
+	r record;
+BEGIN
+	IF (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) <> '` + OwnerRole + `' THEN
+		EXECUTE format('ALTER DATABASE %I OWNER TO ` + OwnerRole + `', current_database());
+	END IF;
+	FOR r IN
+		SELECT c.oid::regclass AS name, c.relkind FROM pg_class c
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+		  AND pg_get_userbyid(c.relowner) <> '` + OwnerRole + `'
+		  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))
+	LOOP
+		EXECUTE format('ALTER %s %s OWNER TO ` + OwnerRole + `',
+			CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+			               WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, r.name);
+	END LOOP;
+	FOR r IN
+		SELECT p.oid::regprocedure AS name FROM pg_proc p
+		WHERE p.pronamespace = 'public'::regnamespace AND pg_get_userbyid(p.proowner) <> '` + OwnerRole + `'
+		  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+	LOOP
+		EXECUTE format('ALTER ROUTINE %s OWNER TO ` + OwnerRole + `', r.name);
+	END LOOP;
+END $$;`
+
+// psql runs sql as the superuser in database.
+func (c *Cluster) psql(ctx context.Context, database, sql string) error {
+	out, err := c.run(ctx, "psql", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres",
+		"-d", database, "-v", "ON_ERROR_STOP=1", "-qAtc", sql)
 	if err != nil {
-		return fmt.Errorf("localdb: createdb: %w: %s", err, out)
+		return fmt.Errorf("%w: %s", err, out)
 	}
 	return nil
 }
