@@ -1,9 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,7 +58,11 @@ func (h *Handler) handleLogin(c echo.Context) error {
 	attempt := h.event(c, audit.ActionSignInFailed, audit.Target{Type: "operator", Label: attempted})
 	attempt.Actor = audit.Actor{Email: attempted}
 	attempt.Outcome = audit.OutcomeFailed
-	if !h.limiter.Allow(c.RealIP()) {
+	allowed, err := h.limiter.Allow(ctx, c.RealIP())
+	if err != nil {
+		return err
+	}
+	if !allowed {
 		attempt.Detail = audit.DetailJSON(map[string]string{"reason": "rate limited"})
 		if _, err := h.Audit.Append(ctx, attempt); err != nil {
 			return errAuditUnavailable
@@ -61,24 +70,10 @@ func (h *Handler) handleLogin(c echo.Context) error {
 		return fail(http.StatusTooManyRequests, "Too many sign-in attempts from your address. Wait a minute and try again.")
 	}
 
-	op, err := h.Operators.ByEmail(ctx, email)
-	if err != nil && !errors.Is(err, operators.ErrNotFound) {
-		return err
-	}
 	now := h.Now()
-	var reason string
-	switch {
-	case err != nil:
-		password.Verify(pw, h.dummyHash)
-		reason = "unknown e-mail"
-	case op.Disabled:
-		password.Verify(pw, h.dummyHash)
-		reason = "operator disabled"
-	case op.Locked(now):
-		password.Verify(pw, h.dummyHash)
-		reason = "operator locked"
-	case !password.Verify(pw, op.PasswordHash):
-		reason = "wrong password"
+	op, reason, lockedNow, err := h.checkSignIn(ctx, email, pw, now)
+	if err != nil {
+		return err
 	}
 	if reason != "" {
 		if op.ID != 0 {
@@ -89,18 +84,12 @@ func (h *Handler) handleLogin(c echo.Context) error {
 		if _, err := h.Audit.Append(ctx, attempt); err != nil {
 			return errAuditUnavailable
 		}
-		if reason == "wrong password" {
-			locked, err := h.Operators.RecordFailure(ctx, op.ID, now)
-			if err != nil {
-				return err
-			}
-			if locked {
-				lock := attempt
-				lock.Action = audit.ActionLockout
-				lock.Detail = audit.DetailJSON(map[string]any{"failures": operators.MaxFailures, "minutes": int(operators.LockDuration.Minutes())})
-				if _, err := h.Audit.Append(ctx, lock); err != nil {
-					return errAuditUnavailable
-				}
+		if lockedNow {
+			lock := attempt
+			lock.Action = audit.ActionLockout
+			lock.Detail = audit.DetailJSON(map[string]any{"failures": operators.MaxFailures, "minutes": int(operators.LockDuration.Minutes())})
+			if _, err := h.Audit.Append(ctx, lock); err != nil {
+				return errAuditUnavailable
 			}
 		}
 		return fail(http.StatusUnauthorized, signInFailed)
@@ -118,6 +107,9 @@ func (h *Handler) handleLogin(c echo.Context) error {
 	c.Set(ctxOperator, &op)
 	ok := h.event(c, audit.ActionSignIn, audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email})
 	ok.Outcome = audit.OutcomeSucceeded
+	if op.MustChangePassword {
+		ok.Detail = audit.DetailJSON(map[string]any{"must_change_password": true})
+	}
 	if _, err := h.Audit.Append(ctx, ok); err != nil {
 		return errAuditUnavailable
 	}
@@ -127,7 +119,42 @@ func (h *Handler) handleLogin(c echo.Context) error {
 	if err := h.Operators.RecordSuccess(ctx, op.ID, now); err != nil {
 		return err
 	}
+	if op.MustChangePassword {
+		return c.Redirect(http.StatusSeeOther, passwordPath)
+	}
 	return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+}
+
+// checkSignIn decides a sign-in. The attempt is counted against the operator's lockout
+// before the slow password check, so parallel guesses can never outnumber
+// operators.MaxFailures; every refusal costs one password hash, so an unknown e-mail, a
+// disabled or locked operator and a wrong password take the same time. reason is empty
+// when the password was right; lockedNow reports a wrong password that locked the account.
+func (h *Handler) checkSignIn(ctx context.Context, email, pw string, now time.Time) (op operators.Operator, reason string, lockedNow bool, err error) {
+	op, err = h.Operators.ByEmail(ctx, email)
+	if errors.Is(err, operators.ErrNotFound) {
+		password.Verify(pw, h.dummyHash)
+		return operators.Operator{}, "unknown e-mail", false, nil
+	}
+	if err != nil {
+		return op, "", false, err
+	}
+	if op.Disabled {
+		password.Verify(pw, h.dummyHash)
+		return op, "operator disabled", false, nil
+	}
+	attempt, reserved, err := h.Operators.ReserveSignIn(ctx, op.ID, now)
+	if err != nil {
+		return op, "", false, err
+	}
+	if !reserved {
+		password.Verify(pw, h.dummyHash)
+		return op, "operator locked", false, nil
+	}
+	if !password.Verify(pw, op.PasswordHash) {
+		return op, "wrong password", attempt >= operators.MaxFailures, nil
+	}
+	return op, "", false, nil
 }
 
 func (h *Handler) handleLogout(c echo.Context) error {
@@ -151,12 +178,30 @@ func (h *Handler) handleLogout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/login?signed_out=1")
 }
 
-// safeNext keeps a post-sign-in redirect on this site.
+// safeNext keeps a post-sign-in redirect on this site: next must be a same-origin path —
+// one leading "/", no "//", no backslash, no control, whitespace or invisible formatting
+// character, valid UTF-8 — and must stay one when percent-decoded once more. Anything
+// else goes home.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !sameOriginPath(next) {
+		return "/"
+	}
+	if decoded, err := url.PathUnescape(next); err != nil || !sameOriginPath(decoded) {
 		return "/"
 	}
 	return next
+}
+
+func sameOriginPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || !utf8.ValidString(p) {
+		return false
+	}
+	for _, r := range p {
+		if r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // notAnEmail stands in the audit log for a sign-in name that is not an e-mail address.

@@ -21,14 +21,16 @@ import (
 
 // operatorStore is what the handlers need of the operators package.
 type operatorStore interface {
-	Create(ctx context.Context, email, name string, role operators.Role, passwordHash string) (operators.Operator, error)
+	CreateWithOneTimePassword(ctx context.Context, email, name string, role operators.Role, passwordHash string) (operators.Operator, error)
 	ByEmail(ctx context.Context, email string) (operators.Operator, error)
 	ByID(ctx context.Context, id int64) (operators.Operator, error)
 	List(ctx context.Context) ([]operators.Operator, error)
 	SetDisabled(ctx context.Context, id int64, disabled bool) (operators.Operator, error)
 	SetRole(ctx context.Context, id int64, role operators.Role) (operators.Operator, error)
-	RecordFailure(ctx context.Context, id int64, now time.Time) (bool, error)
+	ReserveSignIn(ctx context.Context, id int64, now time.Time) (attempt int, ok bool, err error)
 	RecordSuccess(ctx context.Context, id int64, now time.Time) error
+	ResetPassword(ctx context.Context, id int64, passwordHash string) (operators.Operator, error)
+	ChangePassword(ctx context.Context, id int64, passwordHash string, now time.Time) (operators.Operator, error)
 }
 
 // auditLog is what the handlers need of the audit package.
@@ -131,7 +133,7 @@ func New(d Deps) *Handler {
 	h := &Handler{
 		Deps:      d,
 		passwords: password.NewPolicy(),
-		limiter:   newIPLimiter(d.SignInRate, d.Now),
+		limiter:   newIPLimiter(d.Pool, d.SignInRate, d.Now),
 		dummyHash: dummy,
 		forms:     formNonces{pool: d.Pool},
 		admission: newAdmission(d.MaxInFlight, d.QueueWait),

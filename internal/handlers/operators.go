@@ -78,7 +78,7 @@ func (h *Handler) handleOperatorCreate(c echo.Context) error {
 	if err != nil {
 		return errAuditUnavailable
 	}
-	op, err := h.Operators.Create(ctx, form.Email, form.Name, role, hash)
+	op, err := h.Operators.CreateWithOneTimePassword(ctx, form.Email, form.Name, role, hash)
 	outcome := audit.OutcomeSucceeded
 	if err != nil {
 		outcome = audit.OutcomeFailed

@@ -1,0 +1,4 @@
+package handlers
+
+// passwordPath is the page where an operator changes their password.
+const passwordPath = "/password"
