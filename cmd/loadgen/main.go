@@ -9,6 +9,11 @@
 //
 //	go run ./cmd/loadgen -console bin/console -duration 20s
 //
+// The soak phase (-phases soak, see soak.go) is issue 14's fault soak instead: a mixed load
+// while the simulator answers 503s, drops connections, has every token revoked once a
+// minute and is restarted half-way; it checks the audit rows, the writes Synerise executed
+// and the words of every error answer, and exits non-zero when a check fails.
+//
 // Without DATABASE_URL it starts a private PostgreSQL cluster under a temporary
 // directory (fsync on, as `make run`); with it, it creates a fresh database on that
 // server for the run and drops it afterwards (-keep-db keeps it).
