@@ -46,6 +46,14 @@ func (h *Handler) handleError(err error, c echo.Context) {
 	}
 	v := h.describe(err)
 	v.RequestID = requestID(c)
+	// An error page is never cached, whatever a handler had set before it failed.
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if c.Request().Context().Err() != nil {
+		// The client is gone (or time ran out): no page can reach anyone; the access log
+		// records the request as 499 or 504.
+		h.Logger.Warn("request abandoned", "err", err, "path", c.Path(), "request_id", v.RequestID)
+		return
+	}
 	if v.Status >= 500 {
 		h.Logger.Error("request failed", "err", err, "status", v.Status, "path", c.Path(), "request_id", v.RequestID)
 	}

@@ -49,11 +49,12 @@ func (h *Handler) handleMetrics(c echo.Context) error {
 }
 
 func (h *Handler) handleStatic(c echo.Context) error {
-	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
 	name := c.Param("*")
 	data, err := static.FS.ReadFile(name)
 	if err != nil {
 		return errNotFound
 	}
+	// Only a file that exists may be cached; everything else keeps securityHeaders' no-store.
+	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
 	return c.Blob(http.StatusOK, mime.TypeByExtension(path.Ext(name)), data)
 }

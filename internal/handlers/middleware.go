@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -30,9 +29,10 @@ const (
 func (h *Handler) middleware() []echo.MiddlewareFunc {
 	return []echo.MiddlewareFunc{
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: h.logPanic}),
-		middleware.RequestID(),
+		h.assignRequestID,
 		h.securityHeaders,
-		h.accessLog(),
+		h.accessLog,
+		h.readBody,
 		h.admit,
 		middleware.BodyLimit("1M"),
 		h.csrf,
@@ -45,8 +45,8 @@ func (h *Handler) logPanic(c echo.Context, err error, stack []byte) error {
 	return err
 }
 
-// securityHeaders sets the CSP and friends on every response, and no-store on every
-// dynamic one: pages carry customer data and must not be cached or shown by Back.
+// securityHeaders sets the CSP and friends on every response, and no-store: pages carry
+// customer data and the CSRF token, and must not be cached or shown by Back.
 func (h *Handler) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hd := c.Response().Header()
@@ -58,39 +58,14 @@ func (h *Handler) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		if h.SecureCookies {
 			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
+		// Only a static file that exists replaces this with a cache lifetime (handleStatic):
+		// a page, an error page or a missing file may carry the CSRF token.
+		hd.Set("Cache-Control", "no-store")
 		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
-			hd.Set("Cache-Control", "no-store")
 			hd.Set("Vary", "HX-Request, Cookie")
 		}
 		return next(c)
 	}
-}
-
-// accessLog writes one JSON line per request. It logs the path without the query
-// string, so search terms and filters never reach the log.
-func (h *Handler) accessLog() echo.MiddlewareFunc {
-	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogMethod: true, LogURIPath: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true,
-		HandleError: true,
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			attrs := []slog.Attr{
-				slog.String("method", v.Method), slog.String("path", c.Path()), slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID), slog.String("ip", v.RemoteIP),
-			}
-			if op := currentOperator(c); op != nil {
-				attrs = append(attrs, slog.Int64("operator_id", op.ID))
-			}
-			if h.Metrics != nil {
-				h.Metrics.ObserveRequest(c.Path(), v.Method, v.Status, v.Latency)
-			}
-			level := slog.LevelInfo
-			if v.Status >= 500 {
-				level = slog.LevelError
-			}
-			h.Logger.LogAttrs(c.Request().Context(), level, "request", attrs...)
-			return nil
-		},
-	})
 }
 
 // csrf issues a random token in an HttpOnly cookie and requires it back, as a form field
