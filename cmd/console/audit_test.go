@@ -68,7 +68,11 @@ func TestAuditVerifyWithCheckpointDetectsATruncatedTail(t *testing.T) {
 	}
 
 	// Cut the last rows as the database owner could: the chain alone still verifies.
-	conn, err := pgx.Connect(ctx, url)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dbtest.AdminURL(t, cfg.Database))
 	if err != nil {
 		t.Fatal(err)
 	}

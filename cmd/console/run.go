@@ -30,7 +30,8 @@ const usage = `console — RaaS admin console for Synerise customer accounts
 
 Usage:
   console serve                      run the web console (applies migrations first)
-  console migrate                    apply the embedded database migrations
+  console migrate                    apply the embedded database migrations (as CONSOLE_MIGRATE_DATABASE_URL's
+                                     role when set, then grant DATABASE_URL's role what it needs)
   console operator add --email E --name N --role support|admin|auditor
                                      add an operator; the password is read as one line from stdin
   console operator disable --email E disable an operator and end their sessions
@@ -97,11 +98,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "serve":
 		return server.Run(ctx, cfg, server.Options{Terminal: stdout, Logger: logger})
 	case "migrate":
-		_, closeDB, err := server.Database(ctx, &cfg, logger)
-		if err != nil {
+		if err := server.Migrate(ctx, &cfg, logger); err != nil {
 			return err
 		}
-		closeDB()
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
 	}

@@ -62,7 +62,7 @@ func TestRefusedAppendFailsOnlyItsCaller(t *testing.T) {
 	pool := dbtest.New(t)
 	ctx := context.Background()
 	// Stand-in for any error the database may raise on an insert.
-	if _, err := pool.Exec(ctx, `
+	if _, err := dbtest.Owner(t, pool).Exec(ctx, `
 		CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
 			IF NEW.reason = 'boom' THEN RAISE EXCEPTION 'refused by test'; END IF;

@@ -14,7 +14,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/dbtest"
 	"github.com/raas-console/console/internal/handlers"
 	"github.com/raas-console/console/internal/operators"
 )
@@ -400,11 +403,11 @@ func TestAuditIntegrityBreakAndCheckpoints(t *testing.T) {
 	}
 
 	// Alter a row as the database owner would: the page names it.
-	conn, err := e.pool.Acquire(context.Background())
+	conn, err := pgx.Connect(context.Background(), dbtest.AdminURL(t, e.pool.Config().ConnConfig.Database))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Release()
+	defer conn.Close(context.Background())
 	if _, err := conn.Exec(context.Background(), "SET session_replication_role = replica"); err != nil {
 		t.Fatal(err)
 	}

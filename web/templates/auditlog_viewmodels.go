@@ -77,6 +77,9 @@ type AuditIntegrity struct {
 	Break       string
 	Breaks      string
 	CheckedAt   string
+	// RewriteRisks, when not empty, say how the console's own database role could
+	// rewrite the log (it owns the table, is a superuser, or may UPDATE it ...).
+	RewriteRisks []string
 
 	SigningOn       bool
 	PublicKeyBase64 string
