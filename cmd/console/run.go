@@ -35,6 +35,9 @@ Usage:
   console operator add --email E --name N --role support|admin|auditor
                                      add an operator; the password is read as one line from stdin
   console operator disable --email E disable an operator and end their sessions
+  console operator reset-password --email E
+                                     give an operator a new one-time password (printed once), end their
+                                     sessions; they must choose their own at the next sign-in
   console operator list              list operators
   console audit verify [--checkpoint FILE]
                                      verify the audit log's hash chain (exit 1 when broken)
@@ -71,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fs.StringVar(&email, "email", "", "operator's e-mail (required)")
 		fs.StringVar(&name, "name", "", "operator's name (required)")
 		fs.StringVar(&role, "role", "", "support, admin or auditor (required)")
-	case "operator disable":
+	case "operator disable", "operator reset-password":
 		fs.StringVar(&email, "email", "", "operator's e-mail (required)")
 	case "serve", "migrate", "operator list":
 	default:
@@ -117,6 +120,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch cmd {
 	case "operator add":
 		return operatorAdd(ctx, ops, auditLog, system, email, name, role, stdin, stdout)
+	case "operator reset-password":
+		return operatorResetPassword(ctx, ops, auditLog, system, email, stdout)
 	case "operator disable":
 		op, err := ops.ByEmail(ctx, email)
 		if err != nil {
@@ -186,7 +191,9 @@ func operatorAdd(ctx context.Context, ops *operators.Store, auditLog *audit.Stor
 	if err != nil {
 		return err
 	}
-	op, err := ops.Create(ctx, email, name, role, hash)
+	// The password was typed by whoever ran the command, not chosen by the operator: it
+	// opens only the form that changes it.
+	op, err := ops.CreateWithOneTimePassword(ctx, email, name, role, hash)
 	outcome := audit.OutcomeSucceeded
 	if err != nil {
 		outcome = audit.OutcomeFailed
@@ -197,7 +204,7 @@ func operatorAdd(ctx context.Context, ops *operators.Store, auditLog *audit.Stor
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "operator %s added with role %s\n", op.Email, op.Role)
+	fmt.Fprintf(stdout, "operator %s added with role %s; they must change the password at their first sign-in\n", op.Email, op.Role)
 	return nil
 }
 

@@ -60,6 +60,8 @@ const (
 	ActionSignInFailed Action = "auth.signin_failed"
 	ActionLockout      Action = "auth.lockout"
 	ActionSignOut      Action = "auth.signout"
+	// ActionPasswordChange is an operator changing their own password.
+	ActionPasswordChange Action = "auth.password_change"
 
 	ActionAccessDenied Action = "access.denied"
 
@@ -93,7 +95,7 @@ type actionEntry struct {
 }
 
 // actionCount is how many actions are defined.
-const actionCount = 23
+const actionCount = 24
 
 // actionTable is the table of defined actions. It is an array returned by value, so the
 // lookups made for every event and every timeline row allocate nothing.
@@ -103,6 +105,7 @@ func actionTable() [actionCount]actionEntry {
 		{ActionSignInFailed, "Failed to sign in"},
 		{ActionLockout, "Was locked out after failed sign-ins"},
 		{ActionSignOut, "Signed out"},
+		{ActionPasswordChange, "Changed their own password"},
 		{ActionAccessDenied, "Was denied access"},
 		{ActionOperatorCreate, "Created an operator"},
 		{ActionOperatorDisable, "Disabled an operator"},

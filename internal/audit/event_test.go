@@ -9,7 +9,7 @@ import (
 
 func TestActionTable(t *testing.T) {
 	want := []Action{
-		"auth.signin", "auth.signin_failed", "auth.lockout", "auth.signout", "access.denied",
+		"auth.signin", "auth.signin_failed", "auth.lockout", "auth.signout", "auth.password_change", "access.denied",
 		"operator.create", "operator.disable", "operator.enable", "operator.role_change",
 		"operator.password_reset", "customer.search", "customer.view", "customer.update",
 		"customer.password_reset", "customer.activation_resend", "customer.pin_resend",

@@ -48,7 +48,9 @@ func (h *Handler) Routes() []Route {
 		{Method: http.MethodPost, Path: "/operators", Roles: adminOnly, handle: h.handleOperatorCreate},
 		{Method: http.MethodPost, Path: "/operators/:id/role", Roles: adminOnly, handle: h.handleOperatorRole},
 		{Method: http.MethodPost, Path: "/operators/:id/disabled", Roles: adminOnly, handle: h.handleOperatorDisabled},
+		{Method: http.MethodPost, Path: "/operators/:id/password", Roles: adminOnly, handle: h.handleOperatorPasswordReset},
 	}
+	routes = append(routes, h.passwordRoutes()...)
 	routes = append(routes, h.customerRoutes()...)
 	routes = append(routes, h.settingsRoutes()...)
 	routes = append(routes, h.auditRoutes()...)
@@ -81,7 +83,7 @@ func (h *Handler) Echo() *echo.Echo {
 	e.IPExtractor = ipExtractor(h.TrustedProxies)
 	e.Use(h.middleware()...)
 	for _, r := range h.Routes() {
-		e.Add(r.Method, r.Path, r.handle, h.authorize(r))
+		e.Add(r.Method, r.Path, r.handle, h.requirePasswordChange(r), h.authorize(r))
 	}
 	return e
 }

@@ -248,11 +248,14 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	srv := &http.Server{
 		Handler:           h.Echo(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      5 * time.Minute, // audit exports stream for a while
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: 5 * time.Second,
+		// No ReadTimeout: the web layer reads every body under its own 5 s deadline before
+		// a request takes a slot, and a ReadTimeout still running while a handler works
+		// would end that request's context when it passes (a long audit export, say).
+		MaxHeaderBytes: 64 << 10,
+		WriteTimeout:   5 * time.Minute, // audit exports stream for a while
+		IdleTimeout:    2 * time.Minute,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
@@ -371,7 +374,7 @@ func firstAdmin(ctx context.Context, ops *operators.Store, auditLog *metrics.Aud
 	if err != nil {
 		return err
 	}
-	op, err := ops.Create(ctx, FirstAdminEmail, "First admin", operators.RoleAdmin, hash)
+	op, err := ops.CreateWithOneTimePassword(ctx, FirstAdminEmail, "First admin", operators.RoleAdmin, hash)
 	if err != nil {
 		return err
 	}
@@ -383,7 +386,7 @@ func firstAdmin(ctx context.Context, ops *operators.Store, auditLog *metrics.Aud
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(terminal, "\nFirst admin created. The password is shown only now:\n  e-mail:   %s\n  password: %s\n\n", FirstAdminEmail, pw)
+	fmt.Fprintf(terminal, "\nFirst admin created. The one-time password is shown only now; it opens only the form\nthat sets your own password:\n  e-mail:   %s\n  password: %s\n\n", FirstAdminEmail, pw)
 	return nil
 }
 

@@ -30,7 +30,8 @@ const operatorRowKey = "_operator"
 
 // SignedIn returns the operator a loaded session belongs to as the operators table has it
 // now, read in the same query as the session so that a request costs one round trip for
-// both. Only what a request needs is read: ID, Email, Name, Role and Disabled. It reports
+// both. Only what a request needs is read: ID, Email, Name, Role, Disabled and
+// MustChangePassword. It reports
 // false for a new session and for one without an operator.
 func SignedIn(sess *sessions.Session) (operators.Operator, bool) {
 	op, ok := sess.Values[operatorRowKey].(operators.Operator)
@@ -197,12 +198,13 @@ func (s *Store) load(ctx context.Context, id string, sess *sessions.Session) (bo
 		name       *string
 		role       *string
 		disabled   *bool
+		mustChange *bool
 	)
 	err := s.pool.QueryRow(ctx, `SELECT s.data, s.operator_id, s.created_at, s.last_seen_at, s.expires_at,
-			o.email::text, o.name, o.role, o.disabled
+			o.email::text, o.name, o.role, o.disabled, o.must_change_password
 		FROM sessions s LEFT JOIN operators o ON o.id = s.operator_id
 		WHERE s.id_hash = $1`, hashID(id)).Scan(&data, &operatorID, &created, &lastSeen, &expires,
-		&email, &name, &role, &disabled)
+		&email, &name, &role, &disabled, &mustChange)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -223,9 +225,9 @@ func (s *Store) load(ctx context.Context, id string, sess *sessions.Session) (bo
 	sess.Values[createdKey] = created.UnixMicro()
 	if operatorID != nil {
 		sess.Values[OperatorKey] = *operatorID
-		if email != nil && name != nil && role != nil && disabled != nil {
+		if email != nil && name != nil && role != nil && disabled != nil && mustChange != nil {
 			sess.Values[operatorRowKey] = operators.Operator{ID: *operatorID, Email: *email, Name: *name,
-				Role: operators.Role(*role), Disabled: *disabled}
+				Role: operators.Role(*role), Disabled: *disabled, MustChangePassword: *mustChange}
 		}
 	}
 	if now.Sub(lastSeen) >= touchEvery {

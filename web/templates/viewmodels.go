@@ -86,7 +86,9 @@ type Operators struct {
 	Form    NewOperator
 	Errors  FieldErrors
 	Created *CreatedOperator
-	Roles   []string
+	// Reset is set right after an admin reset an operator's password.
+	Reset *ResetOperator
+	Roles []string
 }
 
 // OperatorRow is one operator in the list.

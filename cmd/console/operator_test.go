@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/raas-console/console/internal/dbtest"
+	"github.com/raas-console/console/internal/password"
+)
+
+// An operator added on the command line, or whose password is reset there, must change the
+// password at the next sign-in; the reset prints a new one-time password once, ends their
+// sessions, and neither the audit log nor stderr holds it.
+func TestOperatorAddAndResetPasswordMustChange(t *testing.T) {
+	ctx := context.Background()
+	url := dbtest.URL(t)
+	env := map[string]string{"DATABASE_URL": url, "CONSOLE_SESSION_SECRET": strings.Repeat("ab", 32), "CONSOLE_LOG_LEVEL": "debug"}
+	var stderr bytes.Buffer
+	console := func(stdin string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &stderr)
+		return out.String(), err
+	}
+	const typed = "typed-By-The-Admin-1234"
+	if out, err := console(typed+"\n", "operator", "add", "--email", "cli@example.com", "--name", "Cli", "--role", "support"); err != nil ||
+		!strings.Contains(out, "must change the password") {
+		t.Fatalf("add: %v\n%s", err, out)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	state := func() (hash string, mustChange bool) {
+		t.Helper()
+		if err := conn.QueryRow(ctx, `SELECT password_hash, must_change_password FROM operators WHERE email = 'cli@example.com'`).Scan(&hash, &mustChange); err != nil {
+			t.Fatal(err)
+		}
+		return hash, mustChange
+	}
+	if _, must := state(); !must {
+		t.Fatal("an operator added on the command line need not change the password")
+	}
+	if _, err := conn.Exec(ctx, `UPDATE operators SET must_change_password = false WHERE email = 'cli@example.com';
+		INSERT INTO sessions (id_hash, operator_id, created_at, last_seen_at, expires_at)
+		SELECT 'x'::bytea, id, now(), now(), now() + interval '1 hour' FROM operators WHERE email = 'cli@example.com'`); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := console("", "operator", "reset-password", "--email", "cli@example.com")
+	if err != nil {
+		t.Fatalf("reset-password: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	oneTime := ""
+	if len(lines) >= 2 {
+		oneTime = strings.TrimSpace(lines[1])
+	}
+	hash, must := state()
+	if !must || oneTime == "" || !password.Verify(oneTime, hash) || password.Verify(typed, hash) {
+		t.Fatalf("after reset-password: must change %v, printed %q\n%s", must, oneTime, out)
+	}
+	var sessions, stored int
+	_ = conn.QueryRow(ctx, `SELECT count(*) FROM sessions`).Scan(&sessions)
+	if sessions != 0 {
+		t.Fatalf("%d sessions survived the reset", sessions)
+	}
+	for _, pw := range []string{oneTime, typed} {
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM audit_events a WHERE strpos(row_to_json(a)::text, $1) > 0`, pw).Scan(&stored); err != nil || stored != 0 {
+			t.Fatalf("%d audit rows hold a password (%v)", stored, err)
+		}
+		if strings.Contains(stderr.String(), pw) {
+			t.Fatal("stderr holds a password")
+		}
+	}
+	var actions []string
+	rows, _ := conn.Query(ctx, `SELECT action || ':' || outcome FROM audit_events ORDER BY seq`)
+	actions, _ = pgx.CollectRows(rows, pgx.RowTo[string])
+	if got := strings.Join(actions, " "); got != "operator.create:pending operator.create:succeeded operator.password_reset:pending operator.password_reset:succeeded" {
+		t.Fatalf("audit: %s", got)
+	}
+	if _, err := console("", "operator", "reset-password", "--email", "nobody@example.com"); err == nil {
+		t.Fatal("reset-password of nobody succeeded")
+	}
+}
