@@ -72,12 +72,14 @@ func signIn(ctx context.Context, base string, transport http.RoundTripper, email
 // do sends one request; a form is posted with the CSRF token. It returns the status and
 // body.
 func (op *operator) do(ctx context.Context, method, path string, form url.Values, htmx bool) (int, []byte, error) {
-	return op.doWithID(ctx, method, path, form, htmx, "")
+	code, body, _, err := op.doWithID(ctx, method, path, form, htmx, "")
+	return code, body, err
 }
 
-// doWithID is do with an X-Request-ID of the caller's choosing (none when empty), which
-// the console keeps in the request's audit rows.
-func (op *operator) doWithID(ctx context.Context, method, path string, form url.Values, htmx bool, requestID string) (int, []byte, error) {
+// doWithID is do with an X-Request-ID of the caller's choosing (none when empty); it also
+// returns the X-Request-Id the console answered with, the id of the request's audit rows
+// (the console makes its own and keeps a trusted proxy's apart).
+func (op *operator) doWithID(ctx context.Context, method, path string, form url.Values, htmx bool, requestID string) (int, []byte, string, error) {
 	var body io.Reader
 	if form != nil {
 		form.Set("_csrf", op.csrf)
@@ -85,7 +87,7 @@ func (op *operator) doWithID(ctx context.Context, method, path string, form url.
 	}
 	req, err := http.NewRequestWithContext(ctx, method, op.base+path, body)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, "", err
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -100,12 +102,12 @@ func (op *operator) doWithID(ctx context.Context, method, path string, form url.
 	}
 	res, err := op.http.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, "", err
 	}
 	defer res.Body.Close()
 	buf := bytes.NewBuffer(make([]byte, 0, 16<<10)) // the console's pages are 5–20 kB
 	_, err = buf.ReadFrom(res.Body)
-	return res.StatusCode, buf.Bytes(), err
+	return res.StatusCode, buf.Bytes(), res.Header.Get("X-Request-Id"), err
 }
 
 // consoleJar keeps one operator's cookies for the one console the generator talks to:

@@ -7,8 +7,8 @@ package main
 //
 //	go run ./cmd/loadgen -console bin/console -phases soak -duration 10m
 //
-// Every request carries its own X-Request-ID, which the console keeps in the audit rows it
-// writes for that request, so each answer is matched with its rows. The simulator counts
+// Every answer carries the console's X-Request-Id, which the console keeps in the audit
+// rows it writes for that request, so each answer is matched with its rows. The simulator counts
 // the requests whose handler ran ("executed": past faults and the token check), so writes
 // Synerise applied are told from writes it refused.
 
@@ -155,8 +155,11 @@ func (e *env) soakDo(ctx context.Context, log *soakLog, action string, audited a
 	defer cancel()
 	r := soakRecord{action: action, reqID: "soak-" + randomHex(8), auditedAs: audited}
 	start := time.Now()
-	code, body, err := op.doWithID(ctx, method, path, form, htmx, r.reqID)
+	code, body, consoleID, err := op.doWithID(ctx, method, path, form, htmx, r.reqID)
 	r.took = time.Since(start)
+	if consoleID != "" {
+		r.reqID = consoleID
+	}
 	if err != nil {
 		r.errKind = errKind(err)
 		log.add(r)
