@@ -51,3 +51,68 @@ func TestClusterURLsConnect(t *testing.T) {
 		conn.Close(ctx)
 	}
 }
+
+// The console's database belongs to the owner role, which migrates, and the console serves
+// as a role that owns nothing; a database made by an older console (everything owned by the
+// superuser) is handed to the owner role at the next Start.
+func TestClusterHasOwnerAndServingRoles(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := filepath.Join(t.TempDir(), "pg")
+	c, err := localdb.Start(ctx, localdb.Options{Dir: dir, Throwaway: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	query := func(url, sql string) string {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatalf("connect %s: %v", url, err)
+		}
+		defer conn.Close(ctx)
+		var s string
+		if err := conn.QueryRow(ctx, sql).Scan(&s); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return s
+	}
+	for url, want := range map[string]string{c.OwnerURL(): localdb.OwnerRole, c.ServingURL(): localdb.ServingRole} {
+		if got := query(url, "SELECT current_user || ' ' || rolsuper FROM pg_roles WHERE rolname = current_user"); got != want+" false" {
+			t.Fatalf("%s connects as %q, want %s, not a superuser", url, got, want)
+		}
+	}
+	owner := "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+	if got := query(c.URL(), owner); got != localdb.OwnerRole {
+		t.Fatalf("database owned by %s", got)
+	}
+
+	// As an older console left it: the superuser owns the database and its objects.
+	for _, sql := range []string{
+		"ALTER DATABASE console OWNER TO postgres",
+		"CREATE TABLE old_things (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, n serial)",
+		"CREATE FUNCTION old_fn() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+	} {
+		conn, err := pgx.Connect(ctx, c.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		conn.Close(ctx)
+	}
+	if _, err := localdb.Start(ctx, localdb.Options{Dir: dir, Throwaway: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(c.URL(), owner); got != localdb.OwnerRole {
+		t.Fatalf("after Start the database is owned by %s", got)
+	}
+	if got := query(c.URL(), `SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class
+		WHERE relnamespace = 'public'::regnamespace`); got != localdb.OwnerRole {
+		t.Fatalf("after Start public's relations are owned by %s", got)
+	}
+	if got := query(c.URL(), "SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'old_fn'"); got != localdb.OwnerRole {
+		t.Fatalf("after Start old_fn is owned by %s", got)
+	}
+}
