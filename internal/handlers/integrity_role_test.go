@@ -14,6 +14,7 @@ import (
 // (the one-role setup: it owns the table), and says nothing of the kind when it serves
 // as a role that owns nothing.
 func TestAuditIntegrityWarnsWhenTheRoleCanRewriteTheLog(t *testing.T) {
+	dbtest.TwoRoles(t)
 	const warning = "The console's database role can rewrite this log"
 	e := newEnv(t)
 	b, _ := e.signedIn(operators.RoleAuditor)
