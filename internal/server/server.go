@@ -386,7 +386,7 @@ func firstAdmin(ctx context.Context, ops *operators.Store, auditLog *metrics.Aud
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(terminal, "\nFirst admin created. The one-time password is shown only now; it opens only the form\nthat sets your own password:\n  e-mail:   %s\n  password: %s\n\n", FirstAdminEmail, pw)
+	fmt.Fprintf(terminal, "\nFirst admin created. Its one-time password is shown only now (at sign-in it opens only\nthe form where the admin chooses their own):\n  e-mail:   %s\n  password: %s\n\n", FirstAdminEmail, pw)
 	return nil
 }
 
