@@ -27,7 +27,7 @@ func (h *Handler) renderOperators(c echo.Context, status int, v templates.Operat
 	now := h.Now()
 	for _, o := range ops {
 		row := templates.OperatorRow{ID: o.ID, Email: o.Email, Name: o.Name, Role: string(o.Role),
-			Disabled: o.Disabled, Locked: o.Locked(now), LastSignin: "never", Self: o.ID == self.ID}
+			Disabled: o.Disabled, Locked: o.Locked(now), MustChange: o.MustChangePassword, LastSignin: "never", Self: o.ID == self.ID}
 		if o.LastSigninAt != nil {
 			row.LastSignin = o.LastSigninAt.UTC().Format("2006-01-02 15:04 UTC")
 		}

@@ -55,6 +55,9 @@ func TestOneTimePasswordOpensOnlyTheChangeForm(t *testing.T) {
 	admin, _ := e.signedIn(operators.RoleAdmin)
 	oneTime := addOperator(t, admin, "fresh@example.com")
 
+	if page := body(admin.get("/operators")); !strings.Contains(page, "One-time password</span>") {
+		t.Fatal("the Operators page does not show that the new operator has a one-time password")
+	}
 	b := e.browser()
 	mustRedirectTo(t, "sign-in with the one-time password", b.post("/login?next=%2Fcustomers",
 		url.Values{"email": {"fresh@example.com"}, "password": {oneTime}}), "/password")

@@ -93,12 +93,14 @@ type Operators struct {
 
 // OperatorRow is one operator in the list.
 type OperatorRow struct {
-	ID         int64
-	Email      string
-	Name       string
-	Role       string
-	Disabled   bool
-	Locked     bool
+	ID       int64
+	Email    string
+	Name     string
+	Role     string
+	Disabled bool
+	Locked   bool
+	// MustChange is set while the operator's password is a one-time one.
+	MustChange bool
 	LastSignin string
 	Self       bool
 }
