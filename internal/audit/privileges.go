@@ -8,8 +8,9 @@ import (
 )
 
 // RewriteRisks says what the Store's own database role could do to rewrite the audit log
-// instead of only appending to it: own a table of the log (and so disable its triggers,
-// alter or drop it), be a superuser, or hold UPDATE, DELETE, TRUNCATE or TRIGGER on it.
+// instead of only appending to it: own a table of the log, or be a member of its owner
+// (and so disable its triggers, alter or drop it), be a superuser, or hold UPDATE,
+// DELETE, TRUNCATE or TRIGGER on it.
 // Empty means the role can only read and append, as when the console serves as a role
 // that owns nothing (CONSOLE_MIGRATE_DATABASE_URL beside DATABASE_URL).
 func (s *Store) RewriteRisks(ctx context.Context) ([]string, error) {
@@ -17,16 +18,16 @@ func (s *Store) RewriteRisks(ctx context.Context) ([]string, error) {
 		WITH me AS (SELECT current_user AS name, rolsuper FROM pg_roles WHERE rolname = current_user)
 		SELECT format('the role %s is a superuser', me.name) FROM me WHERE me.rolsuper
 		UNION ALL
-		SELECT format('the role %s owns %s', me.name, t.name)
+		SELECT format('the role %s owns %s (or is a member of its owner)', me.name, t.name)
 		FROM me, unnest(ARRAY['audit_events', 'audit_checkpoints']) AS t(name)
 		WHERE NOT me.rolsuper AND to_regclass(t.name) IS NOT NULL
-		  AND pg_has_role(me.name, (SELECT relowner FROM pg_class WHERE oid = to_regclass(t.name)), 'USAGE')
+		  AND pg_has_role(me.name, (SELECT relowner FROM pg_class WHERE oid = to_regclass(t.name)), 'MEMBER')
 		UNION ALL
 		SELECT format('the role %s may %s %s', me.name, p.priv, t.name)
 		FROM me, unnest(ARRAY['audit_events', 'audit_checkpoints']) AS t(name),
 		     unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER']) AS p(priv)
 		WHERE NOT me.rolsuper AND to_regclass(t.name) IS NOT NULL
-		  AND NOT pg_has_role(me.name, (SELECT relowner FROM pg_class WHERE oid = to_regclass(t.name)), 'USAGE')
+		  AND NOT pg_has_role(me.name, (SELECT relowner FROM pg_class WHERE oid = to_regclass(t.name)), 'MEMBER')
 		  AND has_table_privilege(me.name, t.name, p.priv)`)
 	risks, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
