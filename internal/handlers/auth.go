@@ -183,6 +183,10 @@ func (h *Handler) handleLogout(c echo.Context) error {
 // character, valid UTF-8 — and must stay one when percent-decoded once more. Anything
 // else goes home.
 func safeNext(next string) string {
+	// Only the path comes back: the console never sends a query along (see toSignIn), and a
+	// crafted one (?reason=…) would otherwise be followed as if from the console's own page.
+	next, _, _ = strings.Cut(next, "?")
+	next, _, _ = strings.Cut(next, "#")
 	if !sameOriginPath(next) {
 		return "/"
 	}

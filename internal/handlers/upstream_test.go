@@ -385,3 +385,16 @@ func TestReasonOnlyFromSameOriginLinks(t *testing.T) {
 		}
 	}
 }
+
+// A crafted sign-in link cannot smuggle a reason through the post-sign-in redirect, which
+// the browser would follow as a same-origin navigation.
+func TestSignInRedirectDropsTheQuery(t *testing.T) {
+	e := newEnv(t)
+	op := e.operator("support-next-"+randSuffix()+"@example.com", operators.RoleSupport)
+	b := e.browser()
+	next := url.QueryEscape("/customers/" + annaID + "?reason=approved by CISO")
+	res := b.post("/login?next="+next, url.Values{"email": {op.Email}, "password": {testPassword}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/customers/"+annaID {
+		t.Fatalf("%d Location %q, want /customers/%s", res.StatusCode, res.Header.Get("Location"), annaID)
+	}
+}
