@@ -33,7 +33,7 @@ type database struct {
 // private cluster under tmp (fsync on unless throwaway), as `make run` would.
 func openDatabase(ctx context.Context, adminURL, tmp string, throwaway bool, keep bool) (*database, error) {
 	stop := func() {}
-	urlFor := func(db string) string { return "" }
+	var urlFor func(db string) string
 	if adminURL == "" {
 		cluster, err := localdb.Start(ctx, localdb.Options{Dir: filepath.Join(tmp, "postgres"), Throwaway: throwaway, Database: "postgres"})
 		if err != nil {

@@ -17,15 +17,15 @@ func sampleIntent() Event {
 	return e
 }
 
-// noAnswer is a call that ended without an answer: whether it acted is not known.
-var noAnswer = errors.New("connection reset before the answer")
+// errNoAnswer is a call that ended without an answer: whether it acted is not known.
+var errNoAnswer = errors.New("connection reset before the answer")
 
-// unknownWithoutAnswer is a classifier that says unknown for noAnswer.
+// unknownWithoutAnswer is a classifier that says unknown for errNoAnswer.
 func unknownWithoutAnswer(err error) Outcome {
 	switch {
 	case err == nil:
 		return OutcomeSucceeded
-	case errors.Is(err, noAnswer):
+	case errors.Is(err, errNoAnswer):
 		return OutcomeUnknown
 	}
 	return OutcomeFailed
@@ -42,7 +42,7 @@ func TestPerformRecordsIntentAndOutcome(t *testing.T) {
 		{"succeeds", nil, nil, OutcomeSucceeded},
 		{"fails by default on an error", refused, nil, OutcomeFailed},
 		{"fails with an answer", refused, unknownWithoutAnswer, OutcomeFailed},
-		{"without an answer is unknown", noAnswer, unknownWithoutAnswer, OutcomeUnknown},
+		{"without an answer is unknown", errNoAnswer, unknownWithoutAnswer, OutcomeUnknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

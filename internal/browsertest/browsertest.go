@@ -176,6 +176,7 @@ func ensureDriver(repoRoot, dir string) error {
 		return fmt.Errorf("building the Playwright driver with %s %s: %w", script, dir, err)
 	}
 	if v := driverVersion(dir); v != d.Version {
+		//lint:ignore ST1005 Playwright is a proper noun.
 		return fmt.Errorf("Playwright driver in %s reports version %q after %s, want %s", dir, v, script, d.Version)
 	}
 	return nil

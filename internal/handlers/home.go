@@ -26,9 +26,3 @@ func (h *Handler) handleHome(c echo.Context) error {
 	}
 	return render(c, http.StatusOK, templates.HomePage(h.page(c, "Home"), home))
 }
-
-func (h *Handler) placeholder(title, text string) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		return render(c, http.StatusOK, templates.PlaceholderPage(h.page(c, title), text))
-	}
-}

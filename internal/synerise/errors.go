@@ -21,6 +21,8 @@ var ErrCircuitOpen = errors.New("synerise: circuit open: Synerise is failing")
 // credentials: the workspace login itself was refused (401 or 403), or a token fresh from a
 // new login was refused again. The refusal's *APIError is wrapped too. Retrying does not help;
 // an admin must check the workspace API key.
+//
+//lint:ignore ST1005 Synerise is a proper noun, and the message is shown as it is.
 var ErrCredentialsRefused = errors.New("Synerise refused the console's credentials")
 
 // ErrInvalidInput is wrapped by every error returned without calling Synerise because an

@@ -99,7 +99,7 @@ func (t *authTransport) send(ctx context.Context, req *http.Request, tok string)
 	if err != nil {
 		return nil, err
 	}
-	resp, body, rejected, err := t.rejected(resp)
+	resp, _, rejected, err := t.rejected(resp)
 	if err != nil || !rejected {
 		return resp, err
 	}
@@ -120,7 +120,7 @@ func (t *authTransport) send(ctx context.Context, req *http.Request, tok string)
 	if err != nil {
 		return nil, err
 	}
-	resp, body, rejected, err = t.rejected(resp)
+	resp, body, rejected, err := t.rejected(resp)
 	if err != nil || !rejected {
 		return resp, err
 	}

@@ -53,12 +53,6 @@ func noActivation() *accountError {
 		"under registration type AUTOMATIC, so it is usable at once and snrs_email_confirmed stays false.")
 }
 
-func missing(field string) *accountError {
-	return &accountError{status: http.StatusBadRequest, message: field + " is required.", fields: []FieldError{{
-		Code: CodeRequired, Field: field, Message: "is required", RejectedValue: nil,
-	}}}
-}
-
 // readStrings reads the named string members of a JSON body, all required.
 func (s *Simulator) readStrings(req *request, names ...string) (map[string]string, bool) {
 	obj, ok := s.readObject(req)
