@@ -2,14 +2,11 @@ package handlers
 
 import (
 	"bytes"
-	"context"
-	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,20 +19,6 @@ import (
 	"github.com/raas-console/console/web/templates"
 )
 
-// auditReader is what the auditor workspace reads from the audit log; *audit.Store is one.
-type auditReader interface {
-	Search(ctx context.Context, f audit.Filter, cur audit.Cursor, limit int) (audit.Results, error)
-	Get(ctx context.Context, seq int64) (audit.Event, error)
-	Outcomes(ctx context.Context, intentSeq int64) ([]audit.Event, error)
-	Head(ctx context.Context) (int64, []byte, error)
-	Export(ctx context.Context, f audit.Filter, through int64, format audit.Format, w io.Writer) (int64, error)
-	Verify(ctx context.Context) (audit.VerifyReport, error)
-	Checkpoint(ctx context.Context, signer *audit.Signer) (audit.Checkpoint, error)
-	Checkpoints(ctx context.Context, limit int) ([]audit.Checkpoint, error)
-	GetCheckpoint(ctx context.Context, id int64) (audit.Checkpoint, error)
-	VerifyCheckpoint(ctx context.Context, c audit.Checkpoint, want ed25519.PublicKey) error
-}
-
 // auditRoutes are the auditor workspace. Everything here reads; reads are audited too.
 func (h *Handler) auditRoutes() []Route {
 	return []Route{
@@ -47,14 +30,6 @@ func (h *Handler) auditRoutes() []Route {
 		{Method: http.MethodGet, Path: "/audit/checkpoints/:id", Roles: auditReads, handle: h.handleAuditCheckpointFile},
 		{Method: http.MethodGet, Path: "/audit/:seq", Roles: auditReads, handle: h.handleAuditEvent},
 	}
-}
-
-func (h *Handler) auditReader() (auditReader, error) {
-	r, ok := h.Audit.(auditReader)
-	if !ok {
-		return nil, fmt.Errorf("handlers: the audit log (%T) cannot be read", h.Audit)
-	}
-	return r, nil
 }
 
 // Time formats the filter accepts, all in UTC: what datetime-local inputs send, a date,
@@ -140,10 +115,7 @@ func filterDetail(typed templates.AuditFilter) map[string]string {
 }
 
 func (h *Handler) handleAuditLog(c echo.Context) error {
-	reader, err := h.auditReader()
-	if err != nil {
-		return err
-	}
+	reader := h.Audit
 	ctx := c.Request().Context()
 	q := c.QueryParams()
 	typed, filter, errs := parseAuditFilter(q)
@@ -254,10 +226,7 @@ func auditRow(e audit.Event) templates.AuditRow {
 }
 
 func (h *Handler) handleAuditEvent(c echo.Context) error {
-	reader, err := h.auditReader()
-	if err != nil {
-		return err
-	}
+	reader := h.Audit
 	ctx := c.Request().Context()
 	seq, err := strconv.ParseInt(c.Param("seq"), 10, 64)
 	if err != nil || seq <= 0 {
@@ -392,10 +361,7 @@ func eventFields(e audit.Event) []templates.AuditField {
 // intent before the first byte and an outcome with the row count after the last.
 func (h *Handler) handleAuditExport(format audit.Format) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		reader, err := h.auditReader()
-		if err != nil {
-			return err
-		}
+		reader := h.Audit
 		ctx := c.Request().Context()
 		typed, filter, errs := parseAuditFilter(c.QueryParams())
 		if len(errs) > 0 {
@@ -455,10 +421,7 @@ func exportFileName(f audit.Filter, now time.Time, format audit.Format) string {
 }
 
 func (h *Handler) handleAuditIntegrity(c echo.Context) error {
-	reader, err := h.auditReader()
-	if err != nil {
-		return err
-	}
+	reader := h.Audit
 	ctx := c.Request().Context()
 	report, err := reader.Verify(ctx)
 	if err != nil {
@@ -484,13 +447,9 @@ func (h *Handler) handleAuditIntegrity(c echo.Context) error {
 		v.BreakSeq, v.Break, v.Breaks = strconv.FormatInt(b.Seq, 10), b.Problem, strconv.FormatInt(report.Breaks, 10)
 		v.BreakURL = "/audit/" + v.BreakSeq
 	}
-	// The one-role setup: the console's own role could disable the triggers (*audit.Store).
-	if r, ok := h.Audit.(interface {
-		RewriteRisks(context.Context) ([]string, error)
-	}); ok {
-		if v.RewriteRisks, err = r.RewriteRisks(ctx); err != nil {
-			return err
-		}
+	// The one-role setup: the console's own role could disable the triggers.
+	if v.RewriteRisks, err = reader.RewriteRisks(ctx); err != nil {
+		return err
 	}
 	if h.Signer != nil {
 		pub := h.Signer.PublicKey()
@@ -515,10 +474,7 @@ func (h *Handler) handleAuditIntegrity(c echo.Context) error {
 }
 
 func (h *Handler) handleAuditCheckpoint(c echo.Context) error {
-	reader, err := h.auditReader()
-	if err != nil {
-		return err
-	}
+	reader := h.Audit
 	if h.Signer == nil {
 		return h.redirectWithFlash(c, "/audit/integrity", "error",
 			"Checkpoints are off: no signing key is configured (CONSOLE_AUDIT_SIGNING_KEY). Nothing was recorded.")
@@ -547,10 +503,7 @@ func (h *Handler) handleAuditCheckpoint(c echo.Context) error {
 
 // handleAuditCheckpointFile downloads one checkpoint in the offline file format.
 func (h *Handler) handleAuditCheckpointFile(c echo.Context) error {
-	reader, err := h.auditReader()
-	if err != nil {
-		return err
-	}
+	reader := h.Audit
 	ctx := c.Request().Context()
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {

@@ -33,6 +33,7 @@ import (
 	"github.com/raas-console/console/internal/metrics"
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
+	"github.com/raas-console/console/internal/server"
 	"github.com/raas-console/console/internal/synerise"
 	"github.com/raas-console/console/internal/synerise/simulator"
 )
@@ -84,7 +85,7 @@ func withCanaryWorld(t *testing.T, w *canaryWorld, metricsToken string) option {
 		w.api = api
 		w.logs = &syncBuffer{}
 		d.Logger = slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		d.Profiles, d.Accounts, d.Settings, d.Outbox = api.Profiles, api.Accounts, api.Settings, w.sim
+		d.Profiles, d.Accounts, d.Settings, d.Outbox = api.Profiles, api.Accounts, api.Settings, server.SandboxOutbox(w.sim)
 		if s, ok := d.Audit.(*audit.Store); ok {
 			d.Audit = w.meter.WrapAudit(s)
 		}

@@ -2,17 +2,12 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"github.com/raas-console/console/internal/audit"
@@ -31,70 +26,6 @@ const (
 	actionActivationEmail = "activation-email"
 	actionActivationPIN   = "activation-pin"
 )
-
-// errAlreadySubmitted refuses a form sent a second time.
-var errAlreadySubmitted = userError(http.StatusConflict, "Already sent",
-	"This form was already submitted, and the action was sent once. Nothing was sent again. Check the customer's console history before starting over.")
-
-// formNonces makes a double submit harmless: each form carries a random token, and a
-// token can be claimed once, across every replica (the claims live in PostgreSQL).
-type formNonces struct {
-	pool *pgxpool.Pool
-}
-
-// nonceLifetime is how long a claimed token is remembered: longer than a session lives.
-const nonceLifetime = 13 * time.Hour
-
-var noncePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
-
-func newFormNonce() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// claim reports whether key was not claimed before, and claims it.
-func (n formNonces) claim(ctx context.Context, key string, now time.Time) (bool, error) {
-	tag, err := n.pool.Exec(ctx,
-		`INSERT INTO form_submissions (key, claimed_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, key, now)
-	if err != nil {
-		return false, fmt.Errorf("claim form token: %w", err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
-// release forgets a claim when nothing was sent, so the same form may be sent again.
-func (n formNonces) release(ctx context.Context, key string) {
-	_, _ = n.pool.Exec(context.WithoutCancel(ctx), `DELETE FROM form_submissions WHERE key = $1`, key)
-}
-
-// PruneForms forgets form tokens claimed longer ago than any session lives; the
-// periodic job of every replica may run it.
-func (h *Handler) PruneForms(ctx context.Context) (int64, error) {
-	tag, err := h.Pool.Exec(ctx, `DELETE FROM form_submissions WHERE claimed_at < $1`, h.Now().Add(-nonceLifetime))
-	if err != nil {
-		return 0, fmt.Errorf("prune form tokens: %w", err)
-	}
-	return tag.RowsAffected(), nil
-}
-
-// claimForm claims the form's token for the operator. A missing or malformed token is
-// refused like a reused one would not be: the form is stale and must be reloaded.
-func (h *Handler) claimForm(c echo.Context, nonce string) (string, error) {
-	if !noncePattern.MatchString(nonce) {
-		return "", userError(http.StatusUnprocessableEntity, "Form expired",
-			"This form is missing its one-time token. Reload the page and try again; nothing was sent.")
-	}
-	key := idString(currentOperator(c).ID) + ":" + nonce
-	ok, err := h.forms.claim(c.Request().Context(), key, h.Now())
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		return "", errAlreadySubmitted
-	}
-	return key, nil
-}
 
 // auditedCall writes the intent, makes the call and writes the outcome. If the intent
 // cannot be written the call is not made and errAuditUnavailable is returned. Otherwise

@@ -37,11 +37,6 @@ func (h *Handler) customerRoutes() []Route {
 	}
 }
 
-// customerTimeline is what the customer page needs of the audit store.
-type customerTimeline interface {
-	Timeline(ctx context.Context, targetType, targetID string, limit int) ([]audit.TimelineEntry, error)
-}
-
 const (
 	customerTarget  = "customer"
 	searchPageSize  = 20
@@ -423,11 +418,7 @@ func (h *Handler) recordFailedAttempt(c echo.Context, action audit.Action, targe
 
 // timelineEntries reads the newest limit events about the customer from the audit log.
 func (h *Handler) timelineEntries(ctx context.Context, clientID int64, limit int) ([]audit.TimelineEntry, error) {
-	store, ok := h.Audit.(customerTimeline)
-	if !ok {
-		return nil, errors.New("customers: history: the audit log cannot list events by target")
-	}
-	entries, err := store.Timeline(ctx, customerTarget, idString(clientID), limit)
+	entries, err := h.Audit.Timeline(ctx, customerTarget, idString(clientID), limit)
 	if err != nil {
 		return nil, fmt.Errorf("customers: history: %w", err)
 	}

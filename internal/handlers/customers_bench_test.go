@@ -19,6 +19,7 @@ import (
 	"github.com/raas-console/console/internal/handlers"
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
+	"github.com/raas-console/console/internal/server"
 	"github.com/raas-console/console/internal/session"
 	"github.com/raas-console/console/internal/synerise"
 	"github.com/raas-console/console/internal/synerise/simulator"
@@ -45,13 +46,15 @@ func newBenchConsole(b *testing.B) *benchConsole {
 		b.Fatal(err)
 	}
 	ops := operators.NewStore(pool)
-	h := handlers.New(handlers.Deps{
-		Operators: ops, Audit: audit.NewStore(pool), Pool: pool,
+	deps := handlers.Deps{
+		Operators: ops, Audit: audit.NewStore(pool),
 		Sessions: session.NewStore(pool, session.Options{Secret: bytes.Repeat([]byte("k"), 32),
 			IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour}),
-		Profiles: api.Profiles, Accounts: api.Accounts, Settings: api.Settings, Outbox: sim,
+		Profiles: api.Profiles, Accounts: api.Accounts, Settings: api.Settings, Outbox: server.SandboxOutbox(sim),
 		Logger: slog.New(slog.DiscardHandler), Sandbox: true, SignInRate: 1000,
-	})
+	}
+	server.StoreDeps(&deps, pool)
+	h := handlers.New(deps)
 	srv := httptest.NewServer(h.Echo())
 	b.Cleanup(srv.Close)
 	hash, err := password.Hash(testPassword)

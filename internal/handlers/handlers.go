@@ -4,11 +4,11 @@ package handlers
 
 import (
 	"context"
+	"crypto/ed25519"
+	"io"
 	"log/slog"
 	"net/netip"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/metrics"
@@ -16,7 +16,6 @@ import (
 	"github.com/raas-console/console/internal/password"
 	"github.com/raas-console/console/internal/session"
 	"github.com/raas-console/console/internal/synerise"
-	"github.com/raas-console/console/internal/synerise/simulator"
 )
 
 // operatorStore is what the handlers need of the operators package.
@@ -33,11 +32,73 @@ type operatorStore interface {
 	ChangePassword(ctx context.Context, id int64, passwordHash string, now time.Time) (operators.Operator, error)
 }
 
-// auditLog is what the handlers need of the audit package.
-type auditLog interface {
+// auditWriter is what every audited screen needs of the audit log: events, and intents
+// with their outcomes.
+type auditWriter interface {
 	Append(ctx context.Context, e audit.Event) (audit.Event, error)
 	Intent(ctx context.Context, e audit.Event) (audit.Event, error)
 	Outcome(ctx context.Context, intent audit.Event, o audit.Outcome, change func(*audit.Event)) (audit.Event, error)
+}
+
+// auditReader is what the auditor workspace reads from the audit log.
+type auditReader interface {
+	Search(ctx context.Context, f audit.Filter, cur audit.Cursor, limit int) (audit.Results, error)
+	Get(ctx context.Context, seq int64) (audit.Event, error)
+	Outcomes(ctx context.Context, intentSeq int64) ([]audit.Event, error)
+	Head(ctx context.Context) (int64, []byte, error)
+	Export(ctx context.Context, f audit.Filter, through int64, format audit.Format, w io.Writer) (int64, error)
+	Verify(ctx context.Context) (audit.VerifyReport, error)
+	Checkpoint(ctx context.Context, signer *audit.Signer) (audit.Checkpoint, error)
+	Checkpoints(ctx context.Context, limit int) ([]audit.Checkpoint, error)
+	GetCheckpoint(ctx context.Context, id int64) (audit.Checkpoint, error)
+	VerifyCheckpoint(ctx context.Context, c audit.Checkpoint, want ed25519.PublicKey) error
+	// RewriteRisks names what lets the console's own database role rewrite the log (the
+	// one-role setup), for the integrity page's warning.
+	RewriteRisks(ctx context.Context) ([]string, error)
+}
+
+// settingsHistoryReader is what the settings history reads from the audit log.
+type settingsHistoryReader interface {
+	Search(ctx context.Context, f audit.Filter, cur audit.Cursor, limit int) (audit.Results, error)
+	Get(ctx context.Context, seq int64) (audit.Event, error)
+}
+
+// customerTimeline is what the customer page reads from the audit log.
+type customerTimeline interface {
+	Timeline(ctx context.Context, targetType, targetID string, limit int) ([]audit.TimelineEntry, error)
+}
+
+// auditLog is everything the screens need of the audit log; *audit.Store is one.
+type auditLog interface {
+	auditWriter
+	auditReader
+	settingsHistoryReader
+	customerTimeline
+}
+
+// formClaims remembers which one-time form tokens were claimed, across every replica.
+type formClaims interface {
+	Claim(ctx context.Context, key string, now time.Time) (bool, error)
+	Release(ctx context.Context, key string) error
+	Prune(ctx context.Context, before time.Time) (int64, error)
+}
+
+// signInAttempts counts sign-in attempts per client IP in fixed windows, across every
+// replica.
+type signInAttempts interface {
+	Count(ctx context.Context, ip string, window time.Time) (int, error)
+	Prune(ctx context.Context, before time.Time) error
+}
+
+// locker runs a function holding a lock shared by every replica; its error wraps
+// database.ErrLockBusy when the lock stayed taken.
+type locker interface {
+	Do(ctx context.Context, fn func() error) error
+}
+
+// pinger tells whether the database answers, for /readyz.
+type pinger interface {
+	Ping(ctx context.Context) error
 }
 
 // profileAPI is what the handlers need of Synerise's profiles.
@@ -63,9 +124,21 @@ type settingsAPI interface {
 	Set(ctx context.Context, s *synerise.Settings) (*synerise.Settings, error)
 }
 
-// sandboxOutbox is what the simulator would have e-mailed; only in sandbox mode.
+// SandboxMessage is one message the sandbox would have sent to a customer.
+type SandboxMessage struct {
+	// Kind is "password_reset", "activation" or "pin".
+	Kind     string
+	Email    string
+	ClientID int64
+	Secret   string
+	Link     string
+	DeviceID string
+	Time     time.Time
+}
+
+// sandboxOutbox is what the simulator would have e-mailed, oldest first; only in sandbox mode.
 type sandboxOutbox interface {
-	Outbox() []simulator.Message
+	Outbox() []SandboxMessage
 }
 
 // Deps are the parts the web layer is built from.
@@ -73,10 +146,17 @@ type Deps struct {
 	Operators operatorStore
 	Sessions  *session.Store
 	Audit     auditLog
-	Pool      *pgxpool.Pool
-	Profiles  profileAPI
-	Accounts  accountAPI
-	Settings  settingsAPI
+	// Database is pinged by /readyz.
+	Database pinger
+	// Forms holds the claims of one-time form tokens.
+	Forms formClaims
+	// SignIns counts sign-in attempts per client IP.
+	SignIns signInAttempts
+	// SettingsLock serialises settings writes across replicas.
+	SettingsLock locker
+	Profiles     profileAPI
+	Accounts     accountAPI
+	Settings     settingsAPI
 	// Outbox is set in sandbox mode only.
 	Outbox         sandboxOutbox
 	Logger         *slog.Logger
@@ -133,9 +213,9 @@ func New(d Deps) *Handler {
 	h := &Handler{
 		Deps:      d,
 		passwords: password.NewPolicy(),
-		limiter:   newIPLimiter(d.Pool, d.SignInRate, d.Now),
+		limiter:   newIPLimiter(d.SignIns, d.SignInRate, d.Now),
 		dummyHash: dummy,
-		forms:     formNonces{pool: d.Pool},
+		forms:     formNonces{claims: d.Forms},
 		admission: newAdmission(d.MaxInFlight, d.QueueWait),
 	}
 	h.routeIndex = map[string]Route{}

@@ -24,6 +24,7 @@ import (
 	"github.com/raas-console/console/internal/handlers"
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
+	"github.com/raas-console/console/internal/server"
 	"github.com/raas-console/console/internal/session"
 	"github.com/raas-console/console/internal/synerise"
 	"github.com/raas-console/console/internal/synerise/simulator"
@@ -94,10 +95,11 @@ func newEnv(t *testing.T, opts ...option) *env {
 	}
 	e.api = api
 	deps := handlers.Deps{
-		Operators: e.ops, Sessions: e.sessions, Audit: e.audit, Pool: pool,
-		Profiles: api.Profiles, Accounts: api.Accounts, Settings: api.Settings, Outbox: e.sim,
+		Operators: e.ops, Sessions: e.sessions, Audit: e.audit,
+		Profiles: api.Profiles, Accounts: api.Accounts, Settings: api.Settings, Outbox: server.SandboxOutbox(e.sim),
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Sandbox: true, Now: clk.Now, SignInRate: 1000,
 	}
+	server.StoreDeps(&deps, pool)
 	for _, o := range opts {
 		o(&deps)
 	}

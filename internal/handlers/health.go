@@ -21,7 +21,7 @@ func (h *Handler) handleHealthz(c echo.Context) error {
 func (h *Handler) handleReadyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := h.Pool.Ping(ctx); err != nil {
+	if err := h.Database.Ping(ctx); err != nil {
 		return c.String(http.StatusServiceUnavailable, "database unreachable\n")
 	}
 	// Synerise being down does not make this replica unready: another replica would

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/dbtest"
 	"github.com/raas-console/console/internal/handlers"
@@ -24,7 +26,7 @@ func TestAuditIntegrityWarnsWhenTheRoleCanRewriteTheLog(t *testing.T) {
 
 	var owner *audit.Store
 	e = newEnv(t, func(d *handlers.Deps) {
-		owner = audit.NewStore(dbtest.Owner(t, d.Pool))
+		owner = audit.NewStore(dbtest.Owner(t, d.Database.(*pgxpool.Pool)))
 		d.Audit = owner
 	})
 	b, _ = e.signedIn(operators.RoleAuditor)

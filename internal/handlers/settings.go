@@ -9,21 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
 	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/database"
 	"github.com/raas-console/console/internal/settings"
 	"github.com/raas-console/console/internal/synerise"
 	"github.com/raas-console/console/web/templates"
 )
-
-// settingsLockKey is the pg_advisory_xact_lock key that serialises settings writes across
-// every console process sharing the database ("settings" in ASCII).
-const settingsLockKey int64 = 0x73657474696e6773
-
-// settingsLockWait is how long a save waits for another admin's save to finish.
-const settingsLockWait = "10s"
 
 // maxSettingsReason is the longest reason accepted for a settings change.
 const maxSettingsReason = 500
@@ -140,29 +133,15 @@ func checkSettingsReason(reason string) string {
 	return ""
 }
 
-// withSettingsLock runs fn holding the settings advisory lock. It is a transaction-level
-// lock, so it ends with the transaction even if this process dies mid-way.
+// withSettingsLock runs fn holding the settings lock, shared by every replica; it ends
+// with its transaction even if this process dies mid-way.
 func (h *Handler) withSettingsLock(ctx context.Context, fn func() error) error {
-	if h.Pool == nil {
-		return errors.New("handlers: settings lock: no database pool")
+	err := h.SettingsLock.Do(ctx, fn)
+	if errors.Is(err, database.ErrLockBusy) {
+		return userError(http.StatusServiceUnavailable, "Settings are being saved",
+			"Another admin is saving the settings right now. Nothing was written; try again in a moment.")
 	}
-	tx, err := h.Pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("handlers: settings lock: %w", err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, "SELECT set_config('lock_timeout', $1, true)", settingsLockWait); err != nil {
-		return fmt.Errorf("handlers: settings lock: %w", err)
-	}
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", settingsLockKey); err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
-			return userError(http.StatusServiceUnavailable, "Settings are being saved",
-				"Another admin is saving the settings right now. Nothing was written; try again in a moment.")
-		}
-		return fmt.Errorf("handlers: settings lock: %w", err)
-	}
-	return fn()
+	return err
 }
 
 // settingsConflictNote is the audit record's account of a save refused for a conflict.

@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -15,33 +13,15 @@ import (
 	"github.com/raas-console/console/web/templates"
 )
 
-// settingsHistoryReader is what the settings history reads from the audit log; *audit.Store
-// is one.
-type settingsHistoryReader interface {
-	Search(ctx context.Context, f audit.Filter, cur audit.Cursor, limit int) (audit.Results, error)
-	Get(ctx context.Context, seq int64) (audit.Event, error)
-}
-
 // settingsHistoryEvents is how many settings.update rows (intents and outcomes) the
 // history reads: about the last hundred changes.
 const settingsHistoryEvents = 200
-
-func (h *Handler) settingsHistory() (settingsHistoryReader, error) {
-	r, ok := h.Audit.(settingsHistoryReader)
-	if !ok {
-		return nil, fmt.Errorf("handlers: the audit log (%T) cannot be read", h.Audit)
-	}
-	return r, nil
-}
 
 // handleSettingsHistory lists the settings changes made through the console: each outcome
 // row joined with its intent, and intents still without an outcome.
 func (h *Handler) handleSettingsHistory(c echo.Context) error {
 	ctx := c.Request().Context()
-	reader, err := h.settingsHistory()
-	if err != nil {
-		return err
-	}
+	reader := h.Audit
 	view := h.event(c, audit.ActionSettingsView, settingsTarget)
 	view.Outcome, view.Detail = audit.OutcomeSucceeded, audit.DetailJSON(map[string]string{"page": "history"})
 	if _, err := h.Audit.Append(ctx, view); err != nil {
@@ -136,10 +116,7 @@ func (h *Handler) handleSettingsRestore(c echo.Context) error {
 	if err != nil || seq <= 0 {
 		return errNotFound
 	}
-	reader, err := h.settingsHistory()
-	if err != nil {
-		return err
-	}
+	reader := h.Audit
 	outcome, err := reader.Get(ctx, seq)
 	if errors.Is(err, audit.ErrNotFound) {
 		return errNotFound

@@ -22,12 +22,14 @@ import (
 	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/config"
 	"github.com/raas-console/console/internal/database"
+	"github.com/raas-console/console/internal/forms"
 	"github.com/raas-console/console/internal/handlers"
 	"github.com/raas-console/console/internal/localdb"
 	"github.com/raas-console/console/internal/metrics"
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
 	"github.com/raas-console/console/internal/session"
+	"github.com/raas-console/console/internal/settings"
 	"github.com/raas-console/console/internal/synerise/simulator"
 )
 
@@ -177,7 +179,6 @@ func LocalSecret(dir, name string) ([]byte, error) {
 
 // Run serves the console until ctx ends, then shuts down gracefully.
 func Run(ctx context.Context, cfg config.Config, opts Options) error {
-	logger := opts.Logger
 	if opts.Terminal == nil {
 		opts.Terminal = io.Discard
 	}
@@ -188,80 +189,125 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		cfg.SessionSecret = secret
 	}
-	pool, closeDB, err := Database(ctx, &cfg, logger)
+	pool, closeDB, err := Database(ctx, &cfg, opts.Logger)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-
-	ops := operators.NewStore(pool)
-	meter := metrics.New()
-	auditLog := meter.WrapAudit(audit.NewStore(pool))
-	if cfg.LocalDatabase() {
-		if err := firstAdmin(ctx, ops, auditLog, opts.Terminal); err != nil {
-			return err
-		}
-	} else if n, err := ops.Count(ctx); err == nil && n == 0 {
-		logger.Warn("no operators yet: create the first admin with `console operator add --role admin`")
-	}
-	api, sim, closeAPI, err := connectSynerise(cfg, opts.Simulator, meter, opts.Terminal, logger)
+	c, err := assemble(ctx, cfg, opts, pool)
 	if err != nil {
 		return err
 	}
-	defer closeAPI()
-	sessions := session.NewStore(pool, session.Options{
+	defer c.close()
+	return serve(ctx, cfg, opts, c)
+}
+
+// console is the console wired together, before it serves.
+type console struct {
+	handler  *handlers.Handler
+	auditLog *metrics.AuditLog
+	sessions *session.Store
+	signer   *audit.Signer
+	// closers release what assemble started, in the reverse order.
+	closers []func()
+}
+
+func (c *console) close() {
+	for i := len(c.closers) - 1; i >= 0; i-- {
+		c.closers[i]()
+	}
+}
+
+// assemble builds the web layer on pool, with the first admin of a local database, the
+// Synerise client (or the sandbox simulator), metrics and the checkpoint signer.
+func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpool.Pool) (_ *console, err error) {
+	logger := opts.Logger
+	ops := operators.NewStore(pool)
+	meter := metrics.New()
+	c := &console{auditLog: meter.WrapAudit(audit.NewStore(pool))}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
+	if err := ensureFirstAdmin(ctx, cfg, ops, c.auditLog, opts.Terminal, logger); err != nil {
+		return nil, err
+	}
+	api, sim, closeAPI, err := connectSynerise(cfg, opts.Simulator, meter, opts.Terminal, logger)
+	if err != nil {
+		return nil, err
+	}
+	c.closers = append(c.closers, closeAPI)
+	c.sessions = session.NewStore(pool, session.Options{
 		Secret: cfg.SessionSecret, Secure: cfg.SecureCookies,
 		IdleTimeout: cfg.SessionIdleTimeout, MaxLifetime: cfg.SessionMaxLifetime,
 	})
 	meter.RegisterGauges(metrics.Gauges{
-		BreakerState: api.BreakerState, PendingIntents: auditLog.PendingIntents, ActiveSessions: sessions.Active,
+		BreakerState: api.BreakerState, PendingIntents: c.auditLog.PendingIntents, ActiveSessions: c.sessions.Active,
 	})
-	signer, err := loadSigner(cfg, logger)
-	if err != nil {
-		return err
+	if c.signer, err = loadSigner(cfg, logger); err != nil {
+		return nil, err
 	}
 	deps := handlers.Deps{
-		Signer:  signer,
+		Signer:  c.signer,
 		Metrics: meter, BreakerState: api.BreakerState,
-		Operators: ops, Sessions: sessions, Audit: auditLog, Pool: pool, Logger: logger,
+		Operators: ops, Sessions: c.sessions, Audit: c.auditLog, Logger: logger,
 		Profiles: api.Profiles, Accounts: api.Accounts, Settings: api.Settings,
 		Sandbox: cfg.Sandbox(), SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies,
 		MaxInFlight: cfg.MaxInFlight,
 	}
+	StoreDeps(&deps, pool)
 	if sim != nil {
-		deps.Outbox = sim
+		deps.Outbox = SandboxOutbox(sim)
 	}
 	if cfg.MetricsAddr == "" {
 		deps.MetricsToken = cfg.MetricsToken
 	} else {
 		stopMetrics, err := serveMetrics(cfg.MetricsAddr, meter, logger)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer stopMetrics()
+		c.closers = append(c.closers, stopMetrics)
 	}
-	h := handlers.New(deps)
+	c.handler = handlers.New(deps)
+	return c, nil
+}
 
+// StoreDeps gives the web layer what it keeps in the database on pool: the readiness
+// ping, form token claims, sign-in attempts per IP and the settings lock.
+func StoreDeps(d *handlers.Deps, pool *pgxpool.Pool) {
+	d.Database = pool
+	d.Forms = forms.NewClaims(pool)
+	d.SignIns = operators.NewSignInAttempts(pool)
+	d.SettingsLock = database.NewAdvisoryLock(pool, settings.LockKey, settings.LockWait)
+}
+
+// ensureFirstAdmin creates the first admin of a local database; elsewhere it only warns
+// when there is no operator yet.
+func ensureFirstAdmin(ctx context.Context, cfg config.Config, ops *operators.Store, auditLog *metrics.AuditLog, terminal io.Writer, logger *slog.Logger) error {
+	if cfg.LocalDatabase() {
+		return firstAdmin(ctx, ops, auditLog, terminal)
+	}
+	if n, err := ops.Count(ctx); err == nil && n == 0 {
+		logger.Warn("no operators yet: create the first admin with `console operator add --role admin`")
+	}
+	return nil
+}
+
+// serve serves c until ctx ends, running the background jobs beside it, then shuts down
+// gracefully.
+func serve(ctx context.Context, cfg config.Config, opts Options, c *console) error {
+	logger := opts.Logger
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           h.Echo(),
-		ReadHeaderTimeout: 5 * time.Second,
-		// No ReadTimeout: the web layer reads every body under its own 5 s deadline before
-		// a request takes a slot, and a ReadTimeout still running while a handler works
-		// would end that request's context when it passes (a long audit export, say).
-		MaxHeaderBytes: 64 << 10,
-		WriteTimeout:   5 * time.Minute, // audit exports stream for a while
-		IdleTimeout:    2 * time.Minute,
-		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := httpServer(c.handler, logger)
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
-	go runJobs(jobs, logger, auditLog, sessions, h.PruneForms)
-	if signer != nil {
-		go runCheckpoints(jobs, logger, auditLog, signer)
+	go runJobs(jobs, logger, c.auditLog, c.sessions, c.handler.PruneForms)
+	if c.signer != nil {
+		go runCheckpoints(jobs, logger, c.auditLog, c.signer)
 	}
 
 	serveErr := make(chan error, 1)
@@ -290,6 +336,21 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	// to a crash or another replica and is closed by the periodic job, never here.
 	logger.Info("stopped")
 	return nil
+}
+
+// httpServer serves h with the console's timeouts and limits.
+func httpServer(h *handlers.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h.Echo(),
+		ReadHeaderTimeout: 5 * time.Second,
+		// No ReadTimeout: the web layer reads every body under its own 5 s deadline before
+		// a request takes a slot, and a ReadTimeout still running while a handler works
+		// would end that request's context when it passes (a long audit export, say).
+		MaxHeaderBytes: 64 << 10,
+		WriteTimeout:   5 * time.Minute, // audit exports stream for a while
+		IdleTimeout:    2 * time.Minute,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // loadSigner returns the audit checkpoint signer: the key file CONSOLE_AUDIT_SIGNING_KEY

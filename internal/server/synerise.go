@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/raas-console/console/internal/config"
+	"github.com/raas-console/console/internal/handlers"
 	"github.com/raas-console/console/internal/synerise"
 	"github.com/raas-console/console/internal/synerise/simulator"
 )
@@ -64,4 +65,23 @@ func printSandbox(w io.Writer, url string, sim *simulator.Simulator) {
 		fmt.Fprintf(w, "    %-30s %s\n", ex.State, id)
 	}
 	fmt.Fprintln(w)
+}
+
+// SandboxOutbox shows the web layer what sim would have e-mailed, in its own terms.
+func SandboxOutbox(sim *simulator.Simulator) interface {
+	Outbox() []handlers.SandboxMessage
+} {
+	return simOutbox{sim}
+}
+
+type simOutbox struct{ sim *simulator.Simulator }
+
+func (o simOutbox) Outbox() []handlers.SandboxMessage {
+	msgs := o.sim.Outbox()
+	out := make([]handlers.SandboxMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = handlers.SandboxMessage{Kind: string(m.Kind), Email: m.Email, ClientID: m.ClientID,
+			Secret: m.Secret, Link: m.Link, DeviceID: m.DeviceID, Time: m.Time}
+	}
+	return out
 }

@@ -1,0 +1,68 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// errAlreadySubmitted refuses a form sent a second time.
+var errAlreadySubmitted = userError(http.StatusConflict, "Already sent",
+	"This form was already submitted, and the action was sent once. Nothing was sent again. Check the customer's console history before starting over.")
+
+// formNonces makes a double submit harmless: each form carries a random token, and a
+// token can be claimed once, across every replica (the claims live in the database).
+type formNonces struct {
+	claims formClaims
+}
+
+// nonceLifetime is how long a claimed token is remembered: longer than a session lives.
+const nonceLifetime = 13 * time.Hour
+
+var noncePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
+
+func newFormNonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// claim reports whether key was not claimed before, and claims it.
+func (n formNonces) claim(ctx context.Context, key string, now time.Time) (bool, error) {
+	return n.claims.Claim(ctx, key, now)
+}
+
+// release forgets a claim when nothing was sent, so the same form may be sent again. It
+// is best effort: a claim left behind only refuses that form once more.
+func (n formNonces) release(ctx context.Context, key string) {
+	_ = n.claims.Release(context.WithoutCancel(ctx), key)
+}
+
+// PruneForms forgets form tokens claimed longer ago than any session lives; the
+// periodic job of every replica may run it.
+func (h *Handler) PruneForms(ctx context.Context) (int64, error) {
+	return h.Forms.Prune(ctx, h.Now().Add(-nonceLifetime))
+}
+
+// claimForm claims the form's token for the operator. A missing or malformed token is
+// refused like a reused one would not be: the form is stale and must be reloaded.
+func (h *Handler) claimForm(c echo.Context, nonce string) (string, error) {
+	if !noncePattern.MatchString(nonce) {
+		return "", userError(http.StatusUnprocessableEntity, "Form expired",
+			"This form is missing its one-time token. Reload the page and try again; nothing was sent.")
+	}
+	key := idString(currentOperator(c).ID) + ":" + nonce
+	ok, err := h.forms.claim(c.Request().Context(), key, h.Now())
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", errAlreadySubmitted
+	}
+	return key, nil
+}
