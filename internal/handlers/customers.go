@@ -1,22 +1,20 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/profile"
 	"github.com/raas-console/console/internal/synerise"
 	"github.com/raas-console/console/web/templates"
 )
@@ -46,183 +44,6 @@ const (
 	customerTimeUTC = "2006-01-02 15:04:05"
 )
 
-// The kinds of query the search box recognises, in words for the page and the audit log.
-const (
-	queryEmail    = "an e-mail address"
-	queryUUID     = "a uuid"
-	queryClientID = "a clientId"
-	queryPhone    = "a phone number"
-	queryText     = "a customId, name or e-mail prefix"
-)
-
-var (
-	uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	digitsOnly  = regexp.MustCompile(`^[0-9]+$`)
-	// phonePattern recognises a pasted phone number in the search box, in any of the
-	// forms stored numbers come in (Synerise's list filter ignores spaces, dashes and
-	// brackets).
-	phonePattern = regexp.MustCompile(`^\+?[0-9 \-()]{6,20}$`)
-)
-
-// searchPlan is what a query was taken for and the lookups it leads to.
-type searchPlan struct {
-	kind     string
-	clientID int64 // > 0 when the query may be a clientId
-	phone    bool  // also search phones by prefix
-}
-
-// classifyQuery works out what the agent pasted.
-func classifyQuery(q string) searchPlan {
-	switch {
-	case strings.Contains(q, "@"):
-		if bareAddress(q) {
-			return searchPlan{kind: queryEmail}
-		}
-	case uuidPattern.MatchString(q):
-		return searchPlan{kind: queryUUID}
-	case digitsOnly.MatchString(q):
-		id, err := strconv.ParseInt(q, 10, 64)
-		if err != nil || id <= 0 {
-			id = 0
-		}
-		return searchPlan{kind: queryClientID, clientID: id, phone: len(q) >= 9}
-	case phonePattern.MatchString(q) && (strings.HasPrefix(q, "+") || strings.ContainsAny(q, " -()")) && countDigits(q) >= 6:
-		return searchPlan{kind: queryPhone, phone: true}
-	}
-	return searchPlan{kind: queryText}
-}
-
-func countDigits(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			n++
-		}
-	}
-	return n
-}
-
-// lookup is one call of a search: an exact identifier lookup or a prefix list.
-type lookup struct {
-	exact bool
-	run   func(ctx context.Context) ([]synerise.Profile, error)
-}
-
-func (h *Handler) lookups(q string, plan searchPlan, page int) []lookup {
-	one := func(get func(ctx context.Context) (*synerise.Profile, error)) lookup {
-		return lookup{exact: true, run: func(ctx context.Context) ([]synerise.Profile, error) {
-			p, err := get(ctx)
-			// A value that cannot be an identifier in a path ("..") is looked up by the
-			// prefix searches only; the client refuses it before any request.
-			if synerise.IsNotFound(err) || synerise.IsInvalidInput(err) {
-				return nil, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			return []synerise.Profile{*p}, nil
-		}}
-	}
-	list := func(f synerise.ListFilters) lookup {
-		return lookup{run: func(ctx context.Context) ([]synerise.Profile, error) {
-			return h.Profiles.List(ctx, synerise.ListOptions{PageIndex: page, PageSize: searchPageSize, Filters: f})
-		}}
-	}
-	var out []lookup
-	exactToo := page == 0
-	switch plan.kind {
-	case queryEmail:
-		if exactToo {
-			out = append(out, one(func(ctx context.Context) (*synerise.Profile, error) { return h.Profiles.GetByEmail(ctx, q) }))
-		}
-	case queryUUID:
-		if exactToo {
-			out = append(out, one(func(ctx context.Context) (*synerise.Profile, error) { return h.Profiles.GetByUUID(ctx, q) }))
-		}
-	case queryClientID:
-		if exactToo && plan.clientID > 0 {
-			out = append(out, one(func(ctx context.Context) (*synerise.Profile, error) { return h.Profiles.Get(ctx, plan.clientID) }))
-		}
-	case queryText:
-		if exactToo {
-			out = append(out, one(func(ctx context.Context) (*synerise.Profile, error) { return h.Profiles.GetByCustomID(ctx, q) }))
-		}
-		out = append(out, list(synerise.ListFilters{FirstName: q}), list(synerise.ListFilters{LastName: q}), list(synerise.ListFilters{Email: q}))
-		if first, last, ok := strings.Cut(q, " "); ok && first != "" && strings.TrimSpace(last) != "" && !strings.Contains(strings.TrimSpace(last), " ") {
-			out = append(out, list(synerise.ListFilters{FirstName: first, LastName: strings.TrimSpace(last)}))
-		}
-	}
-	if plan.phone {
-		out = append(out, list(synerise.ListFilters{Phone: q}))
-	}
-	return out
-}
-
-// searchResult is the merged answer of a search's lookups.
-type searchResult struct {
-	rows    []templates.CustomerRow
-	hasNext bool
-}
-
-// runSearch runs the lookups side by side and merges them: exact hits first, each
-// customer once. Any failure other than "not found" fails the search, so an error
-// never passes for "no such customer".
-func runSearch(ctx context.Context, ls []lookup, reg func() registration) (searchResult, error) {
-	answers := make([][]synerise.Profile, len(ls))
-	errs := make([]error, len(ls))
-	var wg sync.WaitGroup
-	for i, l := range ls {
-		wg.Go(func() { answers[i], errs[i] = l.run(ctx) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return searchResult{}, upstream(firstError(errs))
-	}
-	var res searchResult
-	seen := map[int64]bool{}
-	var r registration
-	for _, a := range answers {
-		if len(a) > 0 {
-			r = reg()
-			break
-		}
-	}
-	for _, exact := range []bool{true, false} {
-		for i, l := range ls {
-			if l.exact != exact {
-				continue
-			}
-			if !exact && len(answers[i]) >= searchPageSize {
-				res.hasNext = true
-			}
-			for _, p := range answers[i] {
-				if seen[p.ClientID] {
-					continue
-				}
-				seen[p.ClientID] = true
-				res.rows = append(res.rows, customerRow(&p, exact, r))
-			}
-		}
-	}
-	return res, nil
-}
-
-func firstError(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func customerRow(p *synerise.Profile, exact bool, reg registration) templates.CustomerRow {
-	return templates.CustomerRow{
-		Href: customerPath(p.ClientID), ClientID: idString(p.ClientID), Name: customerName(p),
-		Email: p.Email, Phone: p.Phone, CustomID: p.CustomID, Activation: activationState(p, reg), Exact: exact,
-	}
-}
-
 func customerPath(id int64) string { return "/customers/" + idString(id) }
 
 // customerName is how the console names a customer: display name, full name, e-mail,
@@ -241,66 +62,6 @@ func customerName(p *synerise.Profile) string {
 		return "Anonymous customer " + idString(p.ClientID)
 	}
 	return "Customer " + idString(p.ClientID)
-}
-
-func (h *Handler) handleCustomerSearchPage(c echo.Context) error {
-	return render(c, http.StatusOK, templates.CustomerSearchPage(h.page(c, "Customers"), templates.CustomerSearch{}))
-}
-
-// handleCustomerSearch takes the query from the POST body, so neither URLs nor the access
-// log ever hold an e-mail or a phone number. htmx gets the results fragment; a plain
-// form post the whole page.
-func (h *Handler) handleCustomerSearch(c echo.Context) error {
-	q := strings.TrimSpace(c.FormValue("q"))
-	page, _ := strconv.Atoi(c.FormValue("page"))
-	page = max(0, min(page, 1000))
-	res := templates.CustomerResults{Query: q, Page: page}
-	status, err := h.searchCustomers(c, q, &res)
-	if err != nil {
-		return err
-	}
-	if isHTMX(c) {
-		return render(c, status, templates.CustomerResultsPanel(res, csrfToken(c)))
-	}
-	return render(c, status, templates.CustomerSearchPage(h.page(c, "Customers"), templates.CustomerSearch{Query: q, Results: res}))
-}
-
-// searchCustomers fills res and returns the status to answer with. Upstream problems
-// are shown in place; only an unavailable audit log is returned as an error.
-func (h *Handler) searchCustomers(c echo.Context, q string, res *templates.CustomerResults) (int, error) {
-	if q == "" {
-		return http.StatusOK, nil
-	}
-	if msg := checkText(q, maxSearchLength); msg != "" {
-		res.InputError = "The search " + msg + ". Nothing was looked up."
-		return http.StatusUnprocessableEntity, nil
-	}
-	ctx := c.Request().Context()
-	plan := classifyQuery(q)
-	res.Searched, res.Kind = true, plan.kind
-	found, err := runSearch(ctx, h.lookups(q, plan, res.Page), func() registration { return h.registration(ctx) })
-
-	ev := h.event(c, audit.ActionCustomerSearch, audit.Target{Type: customerTarget})
-	ev.Outcome = audit.OutcomeSucceeded
-	ev.Detail = audit.DetailJSON(map[string]any{"kind": plan.kind, "query": q, "page": res.Page, "results": len(found.rows)})
-	if err != nil {
-		ev.Outcome = audit.OutcomeFailed
-		recordUpstream(&ev, err)
-	}
-	if _, aerr := h.Audit.Append(ctx, ev); aerr != nil {
-		h.Logger.Error("audit customer search", "err", aerr, "request_id", requestID(c))
-		return 0, errAuditUnavailable
-	}
-	if err != nil {
-		v := h.describe(err)
-		res.Problem = &v
-		return v.Status, nil
-	}
-	res.Rows = found.rows
-	if found.hasNext {
-		res.NextPage = res.Page + 1
-	}
-	return http.StatusOK, nil
 }
 
 // customerID reads the :id parameter, a positive clientId.
@@ -457,19 +218,6 @@ func historyOutcome(o audit.Outcome) (string, string) {
 	return outcomeWords(o)
 }
 
-// profileLabels names the basic-info fields as the pages show them, in order.
-var profileLabels = []struct{ name, label string }{
-	{"firstName", "First name"}, {"lastName", "Last name"}, {"displayName", "Display name"},
-	{"sex", "Sex"}, {"phone", "Phone"}, {"birthDate", "Birth date"}, {"company", "Company"},
-	{"address", "Address"}, {"city", "City"}, {"province", "Province"}, {"zipCode", "Zip code"},
-	{"countryCode", "Country code"},
-}
-
-// agreementLabels are the agreements the console shows and edits.
-var agreementLabels = []struct{ name, label string }{
-	{"email", "E-mail"}, {"sms", "SMS"}, {"push", "Push"}, {"webPush", "Web push"}, {"bluetooth", "Bluetooth"}, {"rfid", "RFID"}, {"wifi", "Wi-Fi"},
-}
-
 func customerDetails(p *synerise.Profile, reg registration) templates.CustomerDetails {
 	d := templates.CustomerDetails{
 		Base: customerPath(p.ClientID), ClientID: idString(p.ClientID), Title: customerName(p),
@@ -479,24 +227,17 @@ func customerDetails(p *synerise.Profile, reg registration) templates.CustomerDe
 		},
 		Activation: activationState(p, reg), Anonymous: p.Anonymous,
 	}
-	fields := profileFields(p)
-	for _, f := range profileLabels {
-		d.Basic = append(d.Basic, templates.CustomerField{Label: f.label, Value: fieldWords(f.name, fields[f.name])})
+	for _, f := range profile.Fields {
+		d.Basic = append(d.Basic, templates.CustomerField{Label: f.Label, Value: f.Words(f.Get(p))})
 	}
 	if t, ok := p.LastActivity(); ok {
 		d.Basic = append(d.Basic, templates.CustomerField{Label: "Last activity (UTC)", Value: t.UTC().Format(customerTimeUTC)})
 	}
-	agreements := profileAgreements(p)
-	for _, a := range agreementLabels {
-		d.Agreements = append(d.Agreements, templates.CustomerAgreement{Label: a.label, On: agreements[a.name]})
+	for _, a := range profile.Agreements {
+		d.Agreements = append(d.Agreements, templates.CustomerAgreement{Label: a.Label, On: a.Get(p)})
 	}
-	keys := make([]string, 0, len(p.Attributes))
-	for k := range p.Attributes {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		d.Attributes = append(d.Attributes, templates.CustomerField{Label: k, Value: attributeWords(p.Attributes[k])})
+	for _, k := range slices.Sorted(maps.Keys(p.Attributes)) {
+		d.Attributes = append(d.Attributes, templates.CustomerField{Label: k, Value: profile.AttributeWords(p.Attributes[k])})
 	}
 	return d
 }
@@ -507,52 +248,8 @@ func (h *Handler) details(ctx context.Context, p *synerise.Profile) templates.Cu
 	return customerDetails(p, h.registration(ctx))
 }
 
-// profileFields are the basic-info text fields of a profile by their Synerise names.
-func profileFields(p *synerise.Profile) map[string]string {
-	return map[string]string{
-		"firstName": p.FirstName, "lastName": p.LastName, "displayName": p.DisplayName, "sex": p.Sex,
-		"phone": p.Phone, "birthDate": p.BirthDate, "company": p.Company, "address": p.Address,
-		"city": p.City, "province": p.Province, "zipCode": p.ZipCode, "countryCode": p.CountryCode,
-	}
-}
-
-func profileAgreements(p *synerise.Profile) map[string]bool {
-	a := p.Agreements
-	return map[string]bool{"email": a.Email, "sms": a.SMS, "push": a.Push, "webPush": a.WebPush, "bluetooth": a.Bluetooth, "rfid": a.RFID, "wifi": a.WiFi}
-}
-
-// attributeText is an attribute value as a person reads it: a string without quotes,
-// anything else as compact JSON.
-func attributeText(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	if string(raw) == "null" {
-		return ""
-	}
-	return compactJSON(raw)
-}
-
-// attributeWords is an attribute value for reading: like attributeText, but a null and
-// an empty text say what they are instead of showing nothing.
-func attributeWords(raw json.RawMessage) string {
-	switch compactJSON(raw) {
-	case "null":
-		return "(null)"
-	case `""`:
-		return "(empty text)"
-	}
-	return attributeText(raw)
-}
-
-func compactJSON(raw json.RawMessage) string {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return string(raw)
-	}
-	return buf.String()
-}
+// attributeText is an attribute value as a person reads it (profile.AttributeText).
+func attributeText(raw json.RawMessage) string { return profile.AttributeText(raw) }
 
 // csrfToken is the request's CSRF token, for fragments that carry their own forms.
 func csrfToken(c echo.Context) string {

@@ -127,12 +127,19 @@ type CustomerOption struct {
 	Value, Label string
 }
 
+// CustomerSelect is one select of the edit form: a field with a list of choices.
+type CustomerSelect struct {
+	Name    string // form field name, also the key of its error
+	Label   string
+	Value   string
+	Options []CustomerOption
+}
+
 // CustomerEdit is the edit-basic-info form as loaded or as typed.
 type CustomerEdit struct {
 	Details     CustomerDetails // identifiers and title, shown read-only
 	Inputs      []CustomerInput
-	Sex         string
-	SexOptions  []CustomerOption
+	Selects     []CustomerSelect // after the inputs
 	Agreements  []CustomerCheckbox
 	Attributes  []CustomerAttributeInput
 	AttrRows    string
