@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/synerise"
 	"github.com/raas-console/console/web/templates"
 )
@@ -84,7 +86,7 @@ func (h *Handler) describe(err error) templates.ErrorView {
 	case errors.Is(err, errCrossSite), errors.Is(err, errCSRF):
 		return templates.ErrorView{Status: http.StatusForbidden, Title: "Request refused",
 			Message: "This request did not come from a page of this console (its security token was missing or wrong). Nothing was done. Reload the page and try again."}
-	case errors.Is(err, errAuditUnavailable):
+	case errors.Is(err, errAuditUnavailable), errors.Is(err, audit.ErrIntentNotWritten):
 		return templates.ErrorView{Status: http.StatusServiceUnavailable, Title: "Audit log unavailable",
 			Message: "Audit log unavailable — nothing was done. Every action must be recorded before it happens; try again in a moment."}
 	case errors.Is(err, errNotFound):
@@ -243,4 +245,148 @@ func apiErrorWords(e *synerise.APIError) string {
 		msg += "."
 	}
 	return msg
+}
+
+// outcomeUnknownWords is what the operator and the audit log are told when Synerise's
+// answer never came.
+const outcomeUnknownWords = "outcome unknown — check before retrying"
+
+// upstreamOutcome is how a call to Synerise ended. Without an answer (timeout, dropped
+// connection) nobody knows whether Synerise acted; a refusal or an open circuit means it
+// did not.
+func upstreamOutcome(err error) audit.Outcome {
+	var api *synerise.APIError
+	switch {
+	case err == nil:
+		return audit.OutcomeSucceeded
+	case errors.As(err, &api) && (api.StatusCode == http.StatusBadGateway || api.StatusCode == http.StatusGatewayTimeout):
+		// A gateway's 502 or 504 may come after Synerise itself has acted.
+		return audit.OutcomeUnknown
+	case errors.As(err, &api), synerise.IsCircuitOpen(err), synerise.IsInvalidInput(err):
+		return audit.OutcomeFailed
+	}
+	return audit.OutcomeUnknown
+}
+
+// recordUpstream puts what Synerise answered into an audit event, in the words of the
+// error funnel. A write whose answer never came is marked as of unknown outcome.
+func recordUpstream(e *audit.Event, err error) {
+	var api *synerise.APIError
+	if errors.As(err, &api) {
+		e.UpstreamStatus, e.TraceID = api.StatusCode, api.TraceID
+	}
+	e.UpstreamError = upstreamRecord(err)
+	if e.Outcome == audit.OutcomeUnknown || (e.Outcome == "" && upstreamOutcome(err) == audit.OutcomeUnknown) {
+		e.UpstreamError = outcomeUnknownWords + ": " + e.UpstreamError
+	}
+}
+
+// upstreamKind is the kind of a failed Synerise call as an audit record's detail names it.
+func upstreamKind(err error) string {
+	var api *synerise.APIError
+	switch {
+	case synerise.IsCircuitOpen(err):
+		return "circuit open"
+	case synerise.IsRateLimited(err):
+		return "busy"
+	case errors.As(err, &api):
+		return fmt.Sprintf("status %d", api.StatusCode)
+	case synerise.IsTimeout(err):
+		return "timeout"
+	}
+	return "no answer"
+}
+
+// actionResult puts the end of an account action in words. refusal, when not nil, may
+// explain a Synerise refusal in the contract's terms (accountRefusal, pinDeviceRefusal).
+func (h *Handler) actionResult(outcome audit.Outcome, err error, done string, refusal func(*synerise.APIError) string) (*templates.CustomerActionResult, int) {
+	if err == nil {
+		return &templates.CustomerActionResult{Kind: "success", Title: "Sent", Message: done}, http.StatusOK
+	}
+	v := h.describe(err)
+	if outcome == audit.OutcomeUnknown {
+		return &templates.CustomerActionResult{Kind: "unknown", Title: "Outcome unknown — check before retrying",
+			Message: v.Message + " Synerise may or may not have acted: look at the sandbox outbox or ask the customer before sending again."}, v.Status
+	}
+	r := &templates.CustomerActionResult{Kind: "error", Title: v.Title, Message: v.Message}
+	var api *synerise.APIError
+	if errors.As(err, &api) {
+		r.TraceID = api.TraceID
+		if refusal != nil {
+			if msg := refusal(api); msg != "" {
+				r.Title, r.Message = "Synerise refused", msg
+				return r, http.StatusUnprocessableEntity
+			}
+		}
+	}
+	return r, v.Status
+}
+
+// accountRefusals are Synerise's 400 refusals of the account actions in the terms of
+// the contract: what Synerise's message says, and what the operator is told.
+var accountRefusals = []struct{ says, words string }{
+	{"already activated", "The account is already activated, so there is nothing to resend. Nothing was sent."},
+	{"not registered", "This customer has no password account (they never registered with a password), so Synerise has nothing to send. Nothing was sent."},
+	{"anonymous", "This is an anonymous profile without an account. Nothing was sent."},
+}
+
+// accountRefusal explains Synerise's refusals of the account actions: 400 when the
+// action does not apply to the account's state.
+func accountRefusal(api *synerise.APIError) string {
+	if api.StatusCode != http.StatusBadRequest {
+		return ""
+	}
+	msg := strings.ToLower(api.Message)
+	for _, r := range accountRefusals {
+		if strings.Contains(msg, r.says) {
+			return r.words
+		}
+	}
+	return "Synerise refused: " + apiErrorWords(api) + " Nothing was sent."
+}
+
+// pinDeviceRefusal explains a 403 on a PIN resend by the PIN device rule: deviceID is
+// the device asked for, knownDeviceID the one that last requested a PIN, setting the
+// rule's setting as the settings page names it.
+func pinDeviceRefusal(deviceID, knownDeviceID, setting string) string {
+	msg := "Synerise refused to send a PIN for device " + deviceID + " because of the PIN device rule: a PIN may be re-sent only for the device that last requested one"
+	if knownDeviceID != "" && knownDeviceID != deviceID {
+		msg += " (here " + knownDeviceID + ")"
+	}
+	msg += ", and the setting “" + setting + "” is off in this workspace. Nothing was sent. " +
+		"Check the device id with the customer: it must be the one their app shows on the device they registered with. " +
+		"If they changed phones, an admin can turn “" + setting + "” on in the RaaS settings — the new device then takes over the PIN."
+	return msg
+}
+
+// settingsReadError is a failed read of the settings from Synerise, in the funnel's words.
+func settingsReadError(err error) error {
+	v, _ := describeSynerise(upstream(err))
+	return &publicError{status: v.Status, title: v.Title, msg: v.Message + " The settings could not be read; nothing was changed.", cause: err}
+}
+
+// settingsWriteProblem opens the account of a settings write that failed without a
+// refusal the form can show: the status and the first sentence of the problem.
+func settingsWriteProblem(err error, outcome audit.Outcome) (int, string) {
+	v, _ := describeSynerise(upstream(err))
+	if outcome == audit.OutcomeUnknown {
+		return v.Status, "Synerise did not confirm the save (" + v.Title + "), so the change may or may not have been applied. "
+	}
+	return v.Status, v.Message + " "
+}
+
+// afterFailureWords says what the settings read right after a write of unknown outcome
+// held, from the AfterFailure note of its audit record.
+func afterFailureWords(note string) string {
+	switch {
+	case note == "unchanged":
+		return "the values from before the change: it was not applied"
+	case note == "as sent":
+		return "your change: it was applied"
+	case note == "changed otherwise":
+		return "values that differ from both what was loaded and what was sent"
+	case strings.HasPrefix(note, "could not read the settings"):
+		return "nothing: " + note
+	}
+	return "nothing recorded"
 }

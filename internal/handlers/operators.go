@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -39,8 +40,43 @@ func (h *Handler) renderOperators(c echo.Context, status int, v templates.Operat
 	return render(c, status, templates.OperatorsPage(h.page(c, "Operators"), v))
 }
 
+// handleOperatorCreate adds an operator with a generated one-time password, shown once
+// to the admin; the new operator must choose their own at the first sign-in.
 func (h *Handler) handleOperatorCreate(c echo.Context) error {
-	ctx := c.Request().Context()
+	form, role, errs := readNewOperator(c)
+	if len(errs) > 0 {
+		return h.renderOperators(c, http.StatusUnprocessableEntity, templates.Operators{Form: form, Errors: errs})
+	}
+	oneTime, err := password.Generate()
+	if err != nil {
+		return err
+	}
+	hash, err := password.Hash(oneTime)
+	if err != nil {
+		return err
+	}
+	intent := h.event(c, audit.ActionOperatorCreate, audit.Target{Type: "operator", Label: form.Email})
+	intent.After = audit.DetailJSON(map[string]string{"email": form.Email, "name": form.Name, "role": string(role)})
+	var op operators.Operator
+	_, err = h.perform(c, consoleOperation(intent, func(ctx context.Context) (err error) {
+		op, err = h.Operators.CreateWithOneTimePassword(ctx, form.Email, form.Name, role, hash)
+		return err
+	}, nil))
+	if errors.Is(err, operators.ErrExists) {
+		errs["email"] = "An operator with this e-mail already exists."
+		return h.renderOperators(c, http.StatusUnprocessableEntity, templates.Operators{Form: form, Errors: errs})
+	}
+	if err != nil {
+		return err
+	}
+	return h.renderOperators(c, http.StatusCreated, templates.Operators{
+		Form:    templates.NewOperator{Role: string(operators.RoleSupport)},
+		Created: &templates.CreatedOperator{Email: op.Email, Password: oneTime},
+	})
+}
+
+// readNewOperator reads and checks the new operator form.
+func readNewOperator(c echo.Context) (templates.NewOperator, operators.Role, templates.FieldErrors) {
 	form := templates.NewOperator{
 		Email: strings.TrimSpace(c.FormValue("email")),
 		Name:  strings.TrimSpace(c.FormValue("name")),
@@ -61,47 +97,7 @@ func (h *Handler) handleOperatorCreate(c echo.Context) error {
 	if err != nil {
 		errs["role"] = "Choose support, admin or auditor."
 	}
-	if len(errs) > 0 {
-		return h.renderOperators(c, http.StatusUnprocessableEntity, templates.Operators{Form: form, Errors: errs})
-	}
-	oneTime, err := password.Generate()
-	if err != nil {
-		return err
-	}
-	hash, err := password.Hash(oneTime)
-	if err != nil {
-		return err
-	}
-	intent := h.event(c, audit.ActionOperatorCreate, audit.Target{Type: "operator", Label: form.Email})
-	intent.After = audit.DetailJSON(map[string]string{"email": form.Email, "name": form.Name, "role": string(role)})
-	intent, err = h.Audit.Intent(ctx, intent)
-	if err != nil {
-		return errAuditUnavailable
-	}
-	op, err := h.Operators.CreateWithOneTimePassword(ctx, form.Email, form.Name, role, hash)
-	outcome := audit.OutcomeSucceeded
-	if err != nil {
-		outcome = audit.OutcomeFailed
-	}
-	if _, aerr := h.Audit.Outcome(ctx, intent, outcome, func(e *audit.Event) {
-		e.Target.ID = idString(op.ID)
-		if err != nil {
-			e.Detail = audit.DetailJSON(map[string]string{"error": err.Error()})
-		}
-	}); aerr != nil {
-		h.Logger.Error("audit outcome", "err", aerr, "request_id", requestID(c))
-	}
-	if errors.Is(err, operators.ErrExists) {
-		errs["email"] = "An operator with this e-mail already exists."
-		return h.renderOperators(c, http.StatusUnprocessableEntity, templates.Operators{Form: form, Errors: errs})
-	}
-	if err != nil {
-		return err
-	}
-	return h.renderOperators(c, http.StatusCreated, templates.Operators{
-		Form:    templates.NewOperator{Role: string(operators.RoleSupport)},
-		Created: &templates.CreatedOperator{Email: op.Email, Password: oneTime},
-	})
+	return form, role, errs
 }
 
 func (h *Handler) handleOperatorRole(c echo.Context) error {
@@ -109,8 +105,8 @@ func (h *Handler) handleOperatorRole(c echo.Context) error {
 	if err != nil {
 		return userError(http.StatusUnprocessableEntity, "Unknown role", "Choose support, admin or auditor.")
 	}
-	return h.changeOperator(c, audit.ActionOperatorRoleChange, func(before operators.Operator) (operators.Operator, error) {
-		return h.Operators.SetRole(c.Request().Context(), before.ID, role)
+	return h.changeOperator(c, audit.ActionOperatorRoleChange, func(ctx context.Context, before operators.Operator) (operators.Operator, error) {
+		return h.Operators.SetRole(ctx, before.ID, role)
 	}, "Role changed; their open sessions have ended.")
 }
 
@@ -120,13 +116,13 @@ func (h *Handler) handleOperatorDisabled(c echo.Context) error {
 	if disabled {
 		action, msg = audit.ActionOperatorDisable, "Operator disabled; their open sessions have ended."
 	}
-	return h.changeOperator(c, action, func(before operators.Operator) (operators.Operator, error) {
-		return h.Operators.SetDisabled(c.Request().Context(), before.ID, disabled)
+	return h.changeOperator(c, action, func(ctx context.Context, before operators.Operator) (operators.Operator, error) {
+		return h.Operators.SetDisabled(ctx, before.ID, disabled)
 	}, msg)
 }
 
 // changeOperator audits and applies a change to another operator.
-func (h *Handler) changeOperator(c echo.Context, action audit.Action, change func(operators.Operator) (operators.Operator, error), done string) error {
+func (h *Handler) changeOperator(c echo.Context, action audit.Action, change func(context.Context, operators.Operator) (operators.Operator, error), done string) error {
 	ctx := c.Request().Context()
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
@@ -147,28 +143,12 @@ func (h *Handler) changeOperator(c echo.Context, action audit.Action, change fun
 	}
 	intent := h.event(c, action, audit.Target{Type: "operator", ID: idString(id), Label: before.Email})
 	intent.Before = state(before)
-	if intent, err = h.Audit.Intent(ctx, intent); err != nil {
-		return errAuditUnavailable
-	}
-	after, err := change(before)
-	if _, aerr := h.Audit.Outcome(ctx, intent, outcomeOf(err), func(e *audit.Event) {
-		if err == nil {
-			e.After = state(after)
-		} else {
-			e.Detail = audit.DetailJSON(map[string]string{"error": err.Error()})
-		}
-	}); aerr != nil {
-		h.Logger.Error("audit outcome", "err", aerr, "request_id", requestID(c))
-	}
-	if err != nil {
+	var after operators.Operator
+	if _, err := h.perform(c, consoleOperation(intent, func(ctx context.Context) (err error) {
+		after, err = change(ctx, before)
+		return err
+	}, func() []byte { return state(after) })); err != nil {
 		return err
 	}
 	return h.redirectWithFlash(c, "/operators", "success", before.Email+": "+done)
-}
-
-func outcomeOf(err error) audit.Outcome {
-	if err != nil {
-		return audit.OutcomeFailed
-	}
-	return audit.OutcomeSucceeded
 }

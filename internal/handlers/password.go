@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -84,19 +85,8 @@ func (h *Handler) handlePasswordChange(c echo.Context) error {
 		}
 		return h.renderPasswordForm(c, http.StatusUnprocessableEntity, errs)
 	}
-	for _, pw := range []string{current, next, confirm} {
-		if len(pw) > 4*password.MaxLength {
-			return refuse("too long", templates.FieldErrors{"new_password": "Passwords have at most " + strconv.Itoa(password.MaxLength) + " characters."})
-		}
-	}
-	if current == "" {
-		return refuse("current password missing", templates.FieldErrors{"current_password": "Enter your current password."})
-	}
-	if err := h.passwords.Check(next, self.Email); err != nil {
-		return refuse("new password refused by the policy", templates.FieldErrors{"new_password": sentence(err.Error())})
-	}
-	if next != confirm {
-		return refuse("confirmation differs", templates.FieldErrors{"confirm_password": "The new password and its repetition differ; type the same password twice."})
+	if reason, errs := h.checkPasswordForm(current, next, confirm, self.Email); reason != "" {
+		return refuse(reason, errs)
 	}
 	op, err := h.Operators.ByID(ctx, self.ID)
 	if err != nil {
@@ -132,30 +122,41 @@ func (h *Handler) handlePasswordChange(c echo.Context) error {
 	return h.changeOwnPassword(c, op, next)
 }
 
+// checkPasswordForm checks the form before the current password is: what is wrong for
+// the audit record (empty when nothing is) and for the form.
+func (h *Handler) checkPasswordForm(current, next, confirm, email string) (string, templates.FieldErrors) {
+	for _, pw := range []string{current, next, confirm} {
+		if len(pw) > 4*password.MaxLength {
+			return "too long", templates.FieldErrors{"new_password": "Passwords have at most " + strconv.Itoa(password.MaxLength) + " characters."}
+		}
+	}
+	if current == "" {
+		return "current password missing", templates.FieldErrors{"current_password": "Enter your current password."}
+	}
+	if err := h.passwords.Check(next, email); err != nil {
+		return "new password refused by the policy", templates.FieldErrors{"new_password": sentence(err.Error())}
+	}
+	if next != confirm {
+		return "confirmation differs", templates.FieldErrors{"confirm_password": "The new password and its repetition differ; type the same password twice."}
+	}
+	return "", nil
+}
+
 // changeOwnPassword stores the new password, audited as intent and outcome, ends every
 // session of the operator and gives this browser a new one.
 func (h *Handler) changeOwnPassword(c echo.Context, op operators.Operator, next string) error {
-	ctx := c.Request().Context()
 	hash, err := password.Hash(next)
 	if err != nil {
 		return err
 	}
 	intent := h.event(c, audit.ActionPasswordChange, audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email})
 	intent.Before = audit.DetailJSON(map[string]any{"must_change_password": op.MustChangePassword})
-	if intent, err = h.Audit.Intent(ctx, intent); err != nil {
-		return errAuditUnavailable
-	}
-	_, err = h.Operators.ChangePassword(ctx, op.ID, hash, h.Now())
-	if _, aerr := h.Audit.Outcome(ctx, intent, outcomeOf(err), func(e *audit.Event) {
-		if err == nil {
-			e.After = audit.DetailJSON(map[string]any{"must_change_password": false, "other_sessions": "ended"})
-		} else {
-			e.Detail = audit.DetailJSON(map[string]string{"error": err.Error()})
-		}
-	}); aerr != nil {
-		h.Logger.Error("audit outcome", "err", aerr, "request_id", requestID(c))
-	}
-	if err != nil {
+	if _, err := h.perform(c, consoleOperation(intent, func(ctx context.Context) error {
+		_, err := h.Operators.ChangePassword(ctx, op.ID, hash, h.Now())
+		return err
+	}, func() []byte {
+		return audit.DetailJSON(map[string]any{"must_change_password": false, "other_sessions": "ended"})
+	})); err != nil {
 		return err
 	}
 	// ChangePassword ended every session of the operator, this one included; this browser
@@ -203,19 +204,13 @@ func (h *Handler) handleOperatorPasswordReset(c echo.Context) error {
 	}
 	intent := h.event(c, audit.ActionOperatorPasswordReset, audit.Target{Type: "operator", ID: idString(id), Label: before.Email})
 	intent.Before = audit.DetailJSON(map[string]any{"must_change_password": before.MustChangePassword})
-	if intent, err = h.Audit.Intent(ctx, intent); err != nil {
-		return errAuditUnavailable
-	}
-	after, err := h.Operators.ResetPassword(ctx, id, hash)
-	if _, aerr := h.Audit.Outcome(ctx, intent, outcomeOf(err), func(e *audit.Event) {
-		if err == nil {
-			e.After = audit.DetailJSON(map[string]any{"must_change_password": true, "sessions": "ended"})
-		} else {
-			e.Detail = audit.DetailJSON(map[string]string{"error": err.Error()})
-		}
-	}); aerr != nil {
-		h.Logger.Error("audit outcome", "err", aerr, "request_id", requestID(c))
-	}
+	var after operators.Operator
+	_, err = h.perform(c, consoleOperation(intent, func(ctx context.Context) (err error) {
+		after, err = h.Operators.ResetPassword(ctx, id, hash)
+		return err
+	}, func() []byte {
+		return audit.DetailJSON(map[string]any{"must_change_password": true, "sessions": "ended"})
+	}))
 	if errors.Is(err, operators.ErrNotFound) {
 		return errNotFound
 	}
