@@ -37,41 +37,10 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprint(stdout, auditUsage)
 		return nil
 	}
-	sub, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("console audit "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		checkpointFile, out string
-		events              int
-		span                time.Duration
-		notProduction       bool
-	)
-	switch sub {
-	case "verify":
-		fs.StringVar(&checkpointFile, "checkpoint", "", "also check a signed checkpoint file: its signature, and that the log still holds its row (detects rows cut from the tail)")
-	case "checkpoint":
-		fs.StringVar(&out, "out", "", "write the signed checkpoint to this file (required)")
-	case "seed":
-		fs.IntVar(&events, "events", 0, "how many synthetic events to append (required)")
-		fs.DurationVar(&span, "span", 365*24*time.Hour, "spread the events over this span ending now")
-		fs.BoolVar(&notProduction, notProductionFlag, false, "confirm that the database is not a production one (required)")
-	default:
-		return exitError{code: 2, msg: fmt.Sprintf("console audit: unknown subcommand %q", sub)}
-	}
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{code: 2}
-	}
-	switch {
-	case sub == "checkpoint" && out == "":
-		return exitError{code: 2, msg: "console audit checkpoint: --out FILE is required"}
-	case sub == "seed" && !notProduction:
-		return exitError{code: 2, msg: "console audit seed: refusing to write synthetic events into the audit log without --" + notProductionFlag +
-			" (only ever run it against a benchmark or test database)"}
-	case sub == "seed" && events <= 0:
-		return exitError{code: 2, msg: "console audit seed: --events N must be positive"}
+	sub := args[0]
+	f, helped, err := parseAuditFlags(sub, args[1:], stderr)
+	if err != nil || helped {
+		return err
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -86,11 +55,54 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	store := audit.NewStore(pool)
 	switch sub {
 	case "checkpoint":
-		return auditCheckpoint(ctx, store, cfg, out, stdout)
+		return auditCheckpoint(ctx, store, cfg, f.out, stdout)
 	case "seed":
-		return auditSeed(ctx, store, events, span, stdout)
+		return auditSeed(ctx, store, f.events, f.span, stdout)
 	}
-	return auditVerify(ctx, store, cfg, checkpointFile, stdout)
+	return auditVerify(ctx, store, cfg, f.checkpointFile, stdout)
+}
+
+// auditFlags are the flags of the audit subcommands.
+type auditFlags struct {
+	checkpointFile, out string
+	events              int
+	span                time.Duration
+	notProduction       bool
+}
+
+// parseAuditFlags parses and checks the flags of the audit subcommand sub; helped reports
+// that --help was asked and answered.
+func parseAuditFlags(sub string, args []string, stderr io.Writer) (f auditFlags, helped bool, err error) {
+	fs := flag.NewFlagSet("console audit "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	switch sub {
+	case "verify":
+		fs.StringVar(&f.checkpointFile, "checkpoint", "", "also check a signed checkpoint file: its signature, and that the log still holds its row (detects rows cut from the tail)")
+	case "checkpoint":
+		fs.StringVar(&f.out, "out", "", "write the signed checkpoint to this file (required)")
+	case "seed":
+		fs.IntVar(&f.events, "events", 0, "how many synthetic events to append (required)")
+		fs.DurationVar(&f.span, "span", 365*24*time.Hour, "spread the events over this span ending now")
+		fs.BoolVar(&f.notProduction, notProductionFlag, false, "confirm that the database is not a production one (required)")
+	default:
+		return f, false, exitError{code: 2, msg: fmt.Sprintf("console audit: unknown subcommand %q", sub)}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return f, true, nil
+		}
+		return f, false, exitError{code: 2}
+	}
+	switch {
+	case sub == "checkpoint" && f.out == "":
+		return f, false, exitError{code: 2, msg: "console audit checkpoint: --out FILE is required"}
+	case sub == "seed" && !f.notProduction:
+		return f, false, exitError{code: 2, msg: "console audit seed: refusing to write synthetic events into the audit log without --" + notProductionFlag +
+			" (only ever run it against a benchmark or test database)"}
+	case sub == "seed" && f.events <= 0:
+		return f, false, exitError{code: 2, msg: "console audit seed: --events N must be positive"}
+	}
+	return f, false, nil
 }
 
 // auditVerify walks the chain and, with a checkpoint file, checks the log against it.

@@ -66,32 +66,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cmd == "operator" && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
-	fs := flag.NewFlagSet("console "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var email, name, role string
-	switch cmd {
-	case "operator add":
-		fs.StringVar(&email, "email", "", "operator's e-mail (required)")
-		fs.StringVar(&name, "name", "", "operator's name (required)")
-		fs.StringVar(&role, "role", "", "support, admin or auditor (required)")
-	case "operator disable", "operator reset-password":
-		fs.StringVar(&email, "email", "", "operator's e-mail (required)")
-	case "serve", "migrate", "operator list":
-	default:
+	f, helped, err := parseFlags(cmd, rest, stderr)
+	if errors.Is(err, errUnknownCommand) {
 		printUsage(stderr)
 		return exitError{code: 2, msg: fmt.Sprintf("console: unknown command %q", strings.Join(args, " "))}
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: console %s [flags]\n", cmd)
-		fs.PrintDefaults()
+	if err != nil || helped {
+		return err
 	}
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{code: 2}
-	}
-
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
@@ -107,7 +89,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
 	}
+	return runOperator(ctx, cmd, f, cfg, logger, stdin, stdout)
+}
 
+// errUnknownCommand is parseFlags' answer to a command it does not know.
+var errUnknownCommand = errors.New("console: unknown command")
+
+// operatorFlags are the flags of the operator commands.
+type operatorFlags struct{ email, name, role string }
+
+// parseFlags parses the flags of cmd; helped reports that --help was asked and answered.
+func parseFlags(cmd string, args []string, stderr io.Writer) (f operatorFlags, helped bool, err error) {
+	fs := flag.NewFlagSet("console "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	switch cmd {
+	case "operator add":
+		fs.StringVar(&f.email, "email", "", "operator's e-mail (required)")
+		fs.StringVar(&f.name, "name", "", "operator's name (required)")
+		fs.StringVar(&f.role, "role", "", "support, admin or auditor (required)")
+	case "operator disable", "operator reset-password":
+		fs.StringVar(&f.email, "email", "", "operator's e-mail (required)")
+	case "serve", "migrate", "operator list":
+	default:
+		return f, false, errUnknownCommand
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: console %s [flags]\n", cmd)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return f, true, nil
+		}
+		return f, false, exitError{code: 2}
+	}
+	return f, false, nil
+}
+
+// runOperator runs one of the operator commands on the configured database.
+func runOperator(ctx context.Context, cmd string, f operatorFlags, cfg config.Config, logger *slog.Logger, stdin io.Reader, stdout io.Writer) error {
 	pool, closeDB, err := server.Database(ctx, &cfg, logger)
 	if err != nil {
 		return err
@@ -119,13 +139,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 	switch cmd {
 	case "operator add":
-		return operatorAdd(ctx, ops, auditLog, system, email, name, role, stdin, stdout)
+		return operatorAdd(ctx, ops, auditLog, system, f.email, f.name, f.role, stdin, stdout)
 	case "operator reset-password":
-		return operatorResetPassword(ctx, ops, auditLog, system, email, stdout)
+		return operatorResetPassword(ctx, ops, auditLog, system, f.email, stdout)
 	case "operator disable":
-		op, err := ops.ByEmail(ctx, email)
+		op, err := ops.ByEmail(ctx, f.email)
 		if err != nil {
-			return fmt.Errorf("operator %q: %w", email, err)
+			return fmt.Errorf("operator %q: %w", f.email, err)
 		}
 		intent, err := auditLog.Intent(ctx, audit.Event{Actor: system, Action: audit.ActionOperatorDisable,
 			Target: audit.Target{Type: "operator", ID: fmt.Sprint(op.ID), Label: op.Email}})
@@ -146,22 +166,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stdout, "operator %s disabled; their sessions have ended\n", op.Email)
 		return nil
 	case "operator list":
-		list, err := ops.List(ctx)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tE-MAIL\tNAME\tROLE\tSTATE")
-		for _, o := range list {
-			state := "active"
-			if o.Disabled {
-				state = "disabled"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", o.ID, o.Email, o.Name, o.Role, state)
-		}
-		return tw.Flush()
+		return operatorList(ctx, ops, stdout)
 	}
 	return nil
+}
+
+func operatorList(ctx context.Context, ops *operators.Store, stdout io.Writer) error {
+	list, err := ops.List(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tE-MAIL\tNAME\tROLE\tSTATE")
+	for _, o := range list {
+		state := "active"
+		if o.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", o.ID, o.Email, o.Name, o.Role, state)
+	}
+	return tw.Flush()
 }
 
 func operatorAdd(ctx context.Context, ops *operators.Store, auditLog *audit.Store, actor audit.Actor,

@@ -97,122 +97,170 @@ func Variables() []Variable {
 // Load reads the configuration through getenv and validates it. Every problem is
 // reported, one line each.
 func Load(getenv func(string) string) (Config, error) {
-	var problems []string
-	bad := func(name, format string, args ...any) {
-		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
-	}
-	get := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
-	duration := func(name, def string, min time.Duration) time.Duration {
-		d, err := time.ParseDuration(get(name, def))
-		if err != nil || d < min {
-			bad(name, "want a duration of at least %s such as %q, got %q", min, def, getenv(name))
-			d, _ = time.ParseDuration(def)
-		}
-		return d
-	}
-
+	r := &envReader{getenv: getenv}
 	c := Config{
-		Addr:                 get("CONSOLE_ADDR", "127.0.0.1:8080"),
-		DatabaseURL:          get("DATABASE_URL", ""),
-		MigrateDatabaseURL:   get("CONSOLE_MIGRATE_DATABASE_URL", ""),
-		DataDir:              get("CONSOLE_DATA_DIR", ".data"),
-		SyneriseAPIURL:       get("SYNERISE_API_URL", ""),
+		Addr:                 r.get("CONSOLE_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:          r.get("DATABASE_URL", ""),
+		MigrateDatabaseURL:   r.get("CONSOLE_MIGRATE_DATABASE_URL", ""),
+		DataDir:              r.get("CONSOLE_DATA_DIR", ".data"),
+		SyneriseAPIURL:       r.get("SYNERISE_API_URL", ""),
 		SyneriseAPIKey:       getenv("SYNERISE_API_KEY"),
-		SyneriseSettingsPath: get("SYNERISE_SETTINGS_PATH", "/sauth/settings/general"),
-		AuditSigningKey:      get("CONSOLE_AUDIT_SIGNING_KEY", ""),
+		SyneriseSettingsPath: r.get("SYNERISE_SETTINGS_PATH", "/sauth/settings/general"),
+		AuditSigningKey:      r.get("CONSOLE_AUDIT_SIGNING_KEY", ""),
 		MetricsToken:         getenv("CONSOLE_METRICS_TOKEN"),
-		MetricsAddr:          get("CONSOLE_METRICS_ADDR", ""),
-		LogLevel:             get("CONSOLE_LOG_LEVEL", "info"),
+		MetricsAddr:          r.get("CONSOLE_METRICS_ADDR", ""),
+		LogLevel:             r.get("CONSOLE_LOG_LEVEL", "info"),
 	}
-	c.SessionIdleTimeout = duration("CONSOLE_SESSION_IDLE_TIMEOUT", "30m", time.Minute)
-	c.SessionMaxLifetime = duration("CONSOLE_SESSION_MAX_LIFETIME", "12h", time.Minute)
-	c.ShutdownTimeout = duration("CONSOLE_SHUTDOWN_TIMEOUT", "15s", 0)
-	c.MaxInFlight = 128
-	if v := get("CONSOLE_MAX_IN_FLIGHT", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			bad("CONSOLE_MAX_IN_FLIGHT", "want a whole number of requests, 0 for no limit, such as 128, got %q", v)
-		} else {
-			c.MaxInFlight = n
-		}
+	c.SessionIdleTimeout = r.duration("CONSOLE_SESSION_IDLE_TIMEOUT", "30m", time.Minute)
+	c.SessionMaxLifetime = r.duration("CONSOLE_SESSION_MAX_LIFETIME", "12h", time.Minute)
+	c.ShutdownTimeout = r.duration("CONSOLE_SHUTDOWN_TIMEOUT", "15s", 0)
+	c.MaxInFlight = r.maxInFlight()
+	r.checkAddrs(c)
+	r.checkDatabaseURLs(c)
+	c.SessionSecret = r.sessionSecret(c)
+	c.SecureCookies = r.secureCookies()
+	c.TrustedProxies = r.trustedProxies()
+	r.checkSynerise(c)
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		r.bad("CONSOLE_LOG_LEVEL", "want debug, info, warn or error, got %q", c.LogLevel)
 	}
+	if len(r.problems) > 0 {
+		return c, errors.New("config: " + strings.Join(r.problems, "\nconfig: "))
+	}
+	return c, nil
+}
 
+// envReader reads variables from the environment and collects what is wrong with them,
+// one problem per bad value.
+type envReader struct {
+	getenv   func(string) string
+	problems []string
+}
+
+func (r *envReader) bad(name, format string, args ...any) {
+	r.problems = append(r.problems, name+": "+fmt.Sprintf(format, args...))
+}
+
+// get is the variable's value without surrounding space, or def when it is empty.
+func (r *envReader) get(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *envReader) duration(name, def string, min time.Duration) time.Duration {
+	d, err := time.ParseDuration(r.get(name, def))
+	if err != nil || d < min {
+		r.bad(name, "want a duration of at least %s such as %q, got %q", min, def, r.getenv(name))
+		d, _ = time.ParseDuration(def)
+	}
+	return d
+}
+
+func (r *envReader) maxInFlight() int {
+	v := r.get("CONSOLE_MAX_IN_FLIGHT", "")
+	if v == "" {
+		return 128
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		r.bad("CONSOLE_MAX_IN_FLIGHT", "want a whole number of requests, 0 for no limit, such as 128, got %q", v)
+		return 128
+	}
+	return n
+}
+
+func (r *envReader) checkAddrs(c Config) {
 	if _, _, err := splitHostPort(c.Addr); err != nil {
-		bad("CONSOLE_ADDR", "want host:port such as 127.0.0.1:8080, got %q", c.Addr)
+		r.bad("CONSOLE_ADDR", "want host:port such as 127.0.0.1:8080, got %q", c.Addr)
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := splitHostPort(c.MetricsAddr); err != nil {
-			bad("CONSOLE_METRICS_ADDR", "want host:port, got %q", c.MetricsAddr)
+			r.bad("CONSOLE_METRICS_ADDR", "want host:port, got %q", c.MetricsAddr)
 		}
 	}
-	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		bad("DATABASE_URL", "want a postgres:// URL")
+}
+
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+func (r *envReader) checkDatabaseURLs(c Config) {
+	if c.DatabaseURL != "" && !isPostgresURL(c.DatabaseURL) {
+		r.bad("DATABASE_URL", "want a postgres:// URL")
 	}
 	if c.MigrateDatabaseURL != "" {
 		switch {
-		case !strings.HasPrefix(c.MigrateDatabaseURL, "postgres://") && !strings.HasPrefix(c.MigrateDatabaseURL, "postgresql://"):
-			bad("CONSOLE_MIGRATE_DATABASE_URL", "want a postgres:// URL")
+		case !isPostgresURL(c.MigrateDatabaseURL):
+			r.bad("CONSOLE_MIGRATE_DATABASE_URL", "want a postgres:// URL")
 		case c.DatabaseURL == "":
-			bad("CONSOLE_MIGRATE_DATABASE_URL", "needs DATABASE_URL, the role the console serves as (the private cluster makes both roles itself)")
+			r.bad("CONSOLE_MIGRATE_DATABASE_URL", "needs DATABASE_URL, the role the console serves as (the private cluster makes both roles itself)")
 		}
 	}
-	if s := getenv("CONSOLE_SESSION_SECRET"); s != "" {
-		secret, err := DecodeSecret(s)
-		if err != nil {
-			bad("CONSOLE_SESSION_SECRET", "%v", err)
+}
+
+func (r *envReader) sessionSecret(c Config) []byte {
+	s := r.getenv("CONSOLE_SESSION_SECRET")
+	if s == "" {
+		if c.DatabaseURL != "" {
+			r.bad("CONSOLE_SESSION_SECRET", "required when DATABASE_URL is set (at least 32 bytes, hex or base64; e.g. `openssl rand -hex 32`)")
 		}
-		c.SessionSecret = secret
-	} else if c.DatabaseURL != "" {
-		bad("CONSOLE_SESSION_SECRET", "required when DATABASE_URL is set (at least 32 bytes, hex or base64; e.g. `openssl rand -hex 32`)")
+		return nil
 	}
-	switch v := strings.ToLower(get("CONSOLE_SECURE_COOKIES", "true")); v {
+	secret, err := DecodeSecret(s)
+	if err != nil {
+		r.bad("CONSOLE_SESSION_SECRET", "%v", err)
+	}
+	return secret
+}
+
+func (r *envReader) secureCookies() bool {
+	switch v := strings.ToLower(r.get("CONSOLE_SECURE_COOKIES", "true")); v {
 	case "true", "1", "yes":
-		c.SecureCookies = true
+		return true
 	case "false", "0", "no":
-		c.SecureCookies = false
+		return false
 	default:
-		bad("CONSOLE_SECURE_COOKIES", "want true or false, got %q", v)
+		r.bad("CONSOLE_SECURE_COOKIES", "want true or false, got %q", v)
+		return false
 	}
-	for _, p := range strings.Split(getenv("CONSOLE_TRUSTED_PROXIES"), ",") {
+}
+
+func (r *envReader) trustedProxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range strings.Split(r.getenv("CONSOLE_TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
 		}
 		prefix, err := parsePrefix(p)
 		if err != nil {
-			bad("CONSOLE_TRUSTED_PROXIES", "%q is neither an IP address nor a CIDR", p)
+			r.bad("CONSOLE_TRUSTED_PROXIES", "%q is neither an IP address nor a CIDR", p)
 			continue
 		}
-		c.TrustedProxies = append(c.TrustedProxies, prefix)
+		out = append(out, prefix)
 	}
+	return out
+}
+
+func (r *envReader) checkSynerise(c Config) {
 	if c.SyneriseAPIURL != "" {
 		u, err := url.Parse(c.SyneriseAPIURL)
 		switch {
 		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-			bad("SYNERISE_API_URL", "want an absolute URL such as https://api.synerise.com, got %q", c.SyneriseAPIURL)
+			r.bad("SYNERISE_API_URL", "want an absolute URL such as https://api.synerise.com, got %q", c.SyneriseAPIURL)
 		case u.Scheme == "http" && !isLoopback(u.Hostname()):
-			bad("SYNERISE_API_URL", "must use https (http only for localhost)")
+			r.bad("SYNERISE_API_URL", "must use https (http only for localhost)")
 		}
 		if c.SyneriseAPIKey == "" {
-			bad("SYNERISE_API_KEY", "required when SYNERISE_API_URL is set")
+			r.bad("SYNERISE_API_KEY", "required when SYNERISE_API_URL is set")
 		}
 	}
 	if !strings.HasPrefix(c.SyneriseSettingsPath, "/") {
-		bad("SYNERISE_SETTINGS_PATH", "want a path starting with /, got %q", c.SyneriseSettingsPath)
+		r.bad("SYNERISE_SETTINGS_PATH", "want a path starting with /, got %q", c.SyneriseSettingsPath)
 	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("CONSOLE_LOG_LEVEL", "want debug, info, warn or error, got %q", c.LogLevel)
-	}
-	if len(problems) > 0 {
-		return c, errors.New("config: " + strings.Join(problems, "\nconfig: "))
-	}
-	return c, nil
 }
 
 // DecodeSecret reads a secret given as hex or base64 (standard or URL alphabet) and

@@ -76,25 +76,46 @@ func (h *Handler) handleLogin(c echo.Context) error {
 		return err
 	}
 	if reason != "" {
-		if op.ID != 0 {
-			attempt.Actor = audit.Actor{OperatorID: op.ID, Email: op.Email, Role: string(op.Role)}
-			attempt.Target.ID, attempt.Target.Label = idString(op.ID), op.Email
-		}
-		attempt.Detail = audit.DetailJSON(map[string]string{"reason": reason})
-		if _, err := h.Audit.Append(ctx, attempt); err != nil {
-			return errAuditUnavailable
-		}
-		if lockedNow {
-			lock := attempt
-			lock.Action = audit.ActionLockout
-			lock.Detail = audit.DetailJSON(map[string]any{"failures": operators.MaxFailures, "minutes": int(operators.LockDuration.Minutes())})
-			if _, err := h.Audit.Append(ctx, lock); err != nil {
-				return errAuditUnavailable
-			}
+		if err := h.recordSignInRefused(ctx, attempt, op, reason, lockedNow); err != nil {
+			return err
 		}
 		return fail(http.StatusUnauthorized, signInFailed)
 	}
+	if err := h.startSession(c, op, now); err != nil {
+		return err
+	}
+	if op.MustChangePassword {
+		return c.Redirect(http.StatusSeeOther, passwordPath)
+	}
+	return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+}
 
+// recordSignInRefused writes the refused attempt to the audit log, naming the operator
+// when the e-mail is one, and the lockout it caused.
+func (h *Handler) recordSignInRefused(ctx context.Context, attempt audit.Event, op operators.Operator, reason string, lockedNow bool) error {
+	if op.ID != 0 {
+		attempt.Actor = audit.Actor{OperatorID: op.ID, Email: op.Email, Role: string(op.Role)}
+		attempt.Target.ID, attempt.Target.Label = idString(op.ID), op.Email
+	}
+	attempt.Detail = audit.DetailJSON(map[string]string{"reason": reason})
+	if _, err := h.Audit.Append(ctx, attempt); err != nil {
+		return errAuditUnavailable
+	}
+	if lockedNow {
+		lock := attempt
+		lock.Action = audit.ActionLockout
+		lock.Detail = audit.DetailJSON(map[string]any{"failures": operators.MaxFailures, "minutes": int(operators.LockDuration.Minutes())})
+		if _, err := h.Audit.Append(ctx, lock); err != nil {
+			return errAuditUnavailable
+		}
+	}
+	return nil
+}
+
+// startSession signs op in: a fresh session (a new id, nothing of the anonymous one
+// kept), the sign-in in the audit log, and the operator's failures cleared.
+func (h *Handler) startSession(c echo.Context, op operators.Operator, now time.Time) error {
+	ctx := c.Request().Context()
 	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
 	if err != nil {
 		return err
@@ -116,13 +137,7 @@ func (h *Handler) handleLogin(c echo.Context) error {
 	if err := h.Sessions.Renew(c.Request(), c.Response(), sess); err != nil {
 		return err
 	}
-	if err := h.Operators.RecordSuccess(ctx, op.ID, now); err != nil {
-		return err
-	}
-	if op.MustChangePassword {
-		return c.Redirect(http.StatusSeeOther, passwordPath)
-	}
-	return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	return h.Operators.RecordSuccess(ctx, op.ID, now)
 }
 
 // checkSignIn decides a sign-in. The attempt is counted against the operator's lockout

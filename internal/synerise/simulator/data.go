@@ -163,8 +163,19 @@ func (g *gen) customer(id int64, i int) *customer {
 		p.Attributes["firstSeenChannel"] = jsonString(g.pick([]string{"web", "mobile-app", "pos"}))
 		return c
 	}
+	// The draws happen in a fixed order, so a seed always makes the same customers.
 	loc := &locales[g.r.IntN(len(locales))]
 	female := g.chance(50)
+	g.identity(p, loc, female, i)
+	g.address(p, loc)
+	g.details(p, female)
+	g.preferences(p)
+	g.registration(c, roll)
+	return c
+}
+
+// identity draws the names, e-mail, customId and phone.
+func (g *gen) identity(p *profile, loc *locale, female bool, i int) {
 	first := g.pick(loc.male)
 	if female {
 		first = g.pick(loc.female)
@@ -181,6 +192,10 @@ func (g *gen) customer(id int64, i int) *customer {
 	if g.chance(85) {
 		p.Phone = ptr(g.digits(g.pick(loc.phones)))
 	}
+}
+
+// address draws the postal address and the country code.
+func (g *gen) address(p *profile, loc *locale) {
 	pl := loc.places[g.r.IntN(len(loc.places))]
 	if g.chance(90) {
 		p.City, p.Province, p.ZipCode = ptr(pl.city), ptr(pl.province), ptr(g.digits(pl.zip))
@@ -192,6 +207,10 @@ func (g *gen) customer(id int64, i int) *customer {
 	case g.chance(80):
 		p.CountryCode = ptr(loc.dial)
 	}
+}
+
+// details draws the company, birth date, sex and avatar.
+func (g *gen) details(p *profile, female bool) {
 	if g.chance(15) {
 		p.Company = ptr(g.pick(companies))
 	}
@@ -211,6 +230,10 @@ func (g *gen) customer(id int64, i int) *customer {
 	if g.chance(10) {
 		p.AvatarURL = ptr("https://cdn.example.com/avatars/" + strings.ReplaceAll(*p.UUID, "-", "")[:16] + ".png")
 	}
+}
+
+// preferences draws the agreements, the custom attributes and the tags.
+func (g *gen) preferences(p *profile) {
 	a := &p.Agreements
 	a.Email, a.SMS, a.Push = g.chance(60), g.chance(35), g.chance(45)
 	a.WebPush, a.Bluetooth, a.RFID, a.WiFi = g.chance(20), g.chance(5), g.chance(3), g.chance(8)
@@ -227,8 +250,6 @@ func (g *gen) customer(id int64, i int) *customer {
 			p.Tags = append(p.Tags, t)
 		}
 	}
-	g.registration(c, roll)
-	return c
 }
 
 // registration gives a named customer its RaaS state from a roll of 0..92.
