@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -14,7 +13,6 @@ import (
 	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/config"
 	"github.com/raas-console/console/internal/operators"
-	"github.com/raas-console/console/internal/password"
 	"github.com/raas-console/console/internal/server"
 )
 
@@ -143,28 +141,7 @@ func runOperator(ctx context.Context, cmd string, f operatorFlags, cfg config.Co
 	case "operator reset-password":
 		return operatorResetPassword(ctx, ops, auditLog, system, f.email, stdout)
 	case "operator disable":
-		op, err := ops.ByEmail(ctx, f.email)
-		if err != nil {
-			return fmt.Errorf("operator %q: %w", f.email, err)
-		}
-		intent, err := auditLog.Intent(ctx, audit.Event{Actor: system, Action: audit.ActionOperatorDisable,
-			Target: audit.Target{Type: "operator", ID: fmt.Sprint(op.ID), Label: op.Email}})
-		if err != nil {
-			return err
-		}
-		_, err = ops.SetDisabled(ctx, op.ID, true)
-		outcome := audit.OutcomeSucceeded
-		if err != nil {
-			outcome = audit.OutcomeFailed
-		}
-		if _, aerr := auditLog.Outcome(ctx, intent, outcome, nil); aerr != nil {
-			return errors.Join(err, aerr)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "operator %s disabled; their sessions have ended\n", op.Email)
-		return nil
+		return operatorDisable(ctx, ops, auditLog, system, f.email, stdout)
 	case "operator list":
 		return operatorList(ctx, ops, stdout)
 	}
@@ -186,50 +163,6 @@ func operatorList(ctx context.Context, ops *operators.Store, stdout io.Writer) e
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", o.ID, o.Email, o.Name, o.Role, state)
 	}
 	return tw.Flush()
-}
-
-func operatorAdd(ctx context.Context, ops *operators.Store, auditLog *audit.Store, actor audit.Actor,
-	email, name, roleName string, stdin io.Reader, stdout io.Writer) error {
-	if email == "" || name == "" || roleName == "" {
-		return exitError{code: 2, msg: "console operator add: --email, --name and --role are required"}
-	}
-	role, err := operators.ParseRole(roleName)
-	if err != nil {
-		return exitError{code: 2, msg: "console operator add: " + err.Error()}
-	}
-	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read password from stdin: %w", err)
-	}
-	pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-	if err := password.NewPolicy().Check(pw, email); err != nil {
-		return exitError{code: 2, msg: "console operator add: " + err.Error()}
-	}
-	hash, err := password.Hash(pw)
-	if err != nil {
-		return err
-	}
-	intent, err := auditLog.Intent(ctx, audit.Event{Actor: actor, Action: audit.ActionOperatorCreate,
-		Target: audit.Target{Type: "operator", Label: email},
-		After:  audit.DetailJSON(map[string]string{"email": email, "name": name, "role": string(role)})})
-	if err != nil {
-		return err
-	}
-	// The password was typed by whoever ran the command, not chosen by the operator: it
-	// opens only the form that changes it.
-	op, err := ops.CreateWithOneTimePassword(ctx, email, name, role, hash)
-	outcome := audit.OutcomeSucceeded
-	if err != nil {
-		outcome = audit.OutcomeFailed
-	}
-	if _, aerr := auditLog.Outcome(ctx, intent, outcome, func(e *audit.Event) { e.Target.ID = fmt.Sprint(op.ID) }); aerr != nil {
-		return errors.Join(err, aerr)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "operator %s added with role %s; they must change the password at their first sign-in\n", op.Email, op.Role)
-	return nil
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
