@@ -112,8 +112,10 @@ func TestInputsAndWords(t *testing.T) {
 	want := map[string]string{"firstName": "text", "lastName": "text", "displayName": "text", "sex": "",
 		"phone": "tel", "birthDate": "date", "company": "text", "address": "text", "city": "text",
 		"province": "text", "zipCode": "text", "countryCode": "text"}
-	if !reflect.DeepEqual(types, want) {
-		t.Errorf("input types %v", types)
+	for name, typ := range want {
+		if got, ok := types[name]; !ok || got != typ {
+			t.Errorf("%s: input type %q, want %q", name, got, typ)
+		}
 	}
 	sex, _ := Lookup("sex")
 	city, _ := Lookup("city")
