@@ -194,17 +194,8 @@ func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Re
 		limit = DefaultPageSize
 	}
 	limit = min(limit, MaxPageSize)
-	var sql string
-	var args []any
 	forward := cur.After > 0 && cur.Before == 0
-	switch {
-	case forward:
-		sql, args = f.selectSQL("seq > ?", []any{cur.After}, "ASC", limit+1)
-	case cur.Before > 0:
-		sql, args = f.selectSQL("seq < ?", []any{cur.Before}, "DESC", limit+1)
-	default:
-		sql, args = f.selectSQL("", nil, "DESC", limit+1)
-	}
+	sql, args := f.pageSQL(cur, forward, limit+1)
 	rows, err := s.pool.Query(ctx, sql, append([]any{customPlan}, args...)...)
 	if err != nil {
 		return Results{}, fmt.Errorf("audit: search: %w", err)
@@ -246,6 +237,19 @@ func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Re
 		}
 	}
 	return r, nil
+}
+
+// pageSQL selects up to limit events of the page cur names: after cur.After oldest first
+// when forward, else before cur.Before (or from the newest) newest first.
+func (f Filter) pageSQL(cur Cursor, forward bool, limit int) (string, []any) {
+	switch {
+	case forward:
+		return f.selectSQL("seq > ?", []any{cur.After}, "ASC", limit)
+	case cur.Before > 0:
+		return f.selectSQL("seq < ?", []any{cur.Before}, "DESC", limit)
+	default:
+		return f.selectSQL("", nil, "DESC", limit)
+	}
 }
 
 // neighbour returns seq when an event f selects lies beyond it (cond, "seq < ?" or

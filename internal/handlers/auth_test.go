@@ -157,6 +157,27 @@ func TestCSRFAndCrossSiteRefused(t *testing.T) {
 			t.Fatalf("cross-site POST %v: %d, want 403", h, res.StatusCode)
 		}
 	}
+	// A wrong token, and an empty token matching an empty cookie, from the same origin.
+	for _, tc := range []struct{ cookie, sent string }{{b.csrf(), "x" + b.csrf()[1:]}, {"", ""}} {
+		h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Sec-Fetch-Site": {"same-origin"},
+			"Cookie": {"console_csrf=" + tc.cookie}}
+		form := url.Values{"email": {"new@example.com"}, "name": {"New"}, "role": {"support"}, "_csrf": {tc.sent}}
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/operators", strings.NewReader(form.Encode()))
+		req.Header = h
+		for _, c := range b.client.Jar.Cookies(mustURL(e.srv.URL)) {
+			if c.Name != "console_csrf" {
+				req.AddCookie(c)
+			}
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Fatalf("POST with cookie %q and token %q: %d, want 403", tc.cookie, tc.sent, res.StatusCode)
+		}
+	}
 	if count() != before {
 		t.Fatal("a refused request changed something")
 	}
