@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -33,23 +35,27 @@ func (h *Handler) handleAuditExport(format audit.Format) echo.HandlerFunc {
 		now := h.Now().UTC()
 		intent := h.event(c, audit.ActionAuditExport, audit.Target{Type: "audit_log"})
 		intent.Detail = audit.DetailJSON(map[string]any{"filter": filterDetail(typed), "format": format, "throughSeq": through})
-		intent, err = h.Audit.Intent(ctx, intent)
-		if err != nil {
-			return errAuditUnavailable
-		}
-		hd := c.Response().Header()
-		hd.Set(echo.HeaderContentType, format.ContentType())
-		hd.Set(echo.HeaderContentDisposition, `attachment; filename="`+exportFileName(filter, now, format)+`"`)
-		c.Response().WriteHeader(http.StatusOK)
-		rows, err := reader.Export(ctx, filter, through, format, c.Response())
-		if _, aerr := h.Audit.Outcome(ctx, intent, outcomeOf(err), func(e *audit.Event) {
-			d := map[string]any{"rows": rows}
-			if err != nil {
-				d["error"] = err.Error()
-			}
-			e.Detail = audit.DetailJSON(d)
-		}); aerr != nil {
-			h.Logger.Error("audit outcome", "err", aerr, "request_id", requestID(c))
+		var rows int64
+		_, err = h.perform(c, audit.Operation{Intent: intent,
+			Call: func(context.Context) error {
+				hd := c.Response().Header()
+				hd.Set(echo.HeaderContentType, format.ContentType())
+				hd.Set(echo.HeaderContentDisposition, `attachment; filename="`+exportFileName(filter, now, format)+`"`)
+				c.Response().WriteHeader(http.StatusOK)
+				// The stream goes to this browser: it ends when the browser goes away.
+				var err error
+				rows, err = reader.Export(ctx, filter, through, format, c.Response())
+				return err
+			},
+			Record: func(e *audit.Event, err error) {
+				d := map[string]any{"rows": rows}
+				if err != nil {
+					d["error"] = err.Error()
+				}
+				e.Detail = audit.DetailJSON(d)
+			}})
+		if errors.Is(err, errAuditUnavailable) {
+			return err
 		}
 		if err != nil {
 			// The status is sent: the client sees a cut file, the log says why.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -75,21 +76,19 @@ func (h *Handler) handleAuditCheckpoint(c echo.Context) error {
 		return h.redirectWithFlash(c, "/audit/integrity", "error",
 			"Checkpoints are off: no signing key is configured (CONSOLE_AUDIT_SIGNING_KEY). Nothing was recorded.")
 	}
-	ctx := c.Request().Context()
-	intent, err := h.Audit.Intent(ctx, h.event(c, audit.ActionAuditCheckpoint, audit.Target{Type: "audit_checkpoint"}))
-	if err != nil {
-		return errAuditUnavailable
-	}
-	cp, err := reader.Checkpoint(ctx, h.Signer)
-	if _, aerr := h.Audit.Outcome(ctx, intent, outcomeOf(err), func(e *audit.Event) {
-		if err != nil {
-			e.Detail = audit.DetailJSON(map[string]string{"error": err.Error()})
-			return
-		}
-		e.Detail = audit.DetailJSON(map[string]any{"checkpointId": cp.ID, "seq": cp.Seq, "hash": hex.EncodeToString(cp.Hash)})
-	}); aerr != nil {
-		h.Logger.Error("audit outcome", "err", aerr, "request_id", requestID(c))
-	}
+	var cp audit.Checkpoint
+	_, err := h.perform(c, audit.Operation{Intent: h.event(c, audit.ActionAuditCheckpoint, audit.Target{Type: "audit_checkpoint"}),
+		Call: func(ctx context.Context) (err error) {
+			cp, err = reader.Checkpoint(ctx, h.Signer)
+			return err
+		},
+		Record: func(e *audit.Event, err error) {
+			if err != nil {
+				e.Detail = audit.DetailJSON(map[string]string{"error": err.Error()})
+				return
+			}
+			e.Detail = audit.DetailJSON(map[string]any{"checkpointId": cp.ID, "seq": cp.Seq, "hash": hex.EncodeToString(cp.Hash)})
+		}})
 	if err != nil {
 		return err
 	}

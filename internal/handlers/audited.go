@@ -64,11 +64,3 @@ func consoleOperation(intent audit.Event, call func(ctx context.Context) error, 
 		}
 	}}
 }
-
-// outcomeOf is how a change the console makes itself ended.
-func outcomeOf(err error) audit.Outcome {
-	if err != nil {
-		return audit.OutcomeFailed
-	}
-	return audit.OutcomeSucceeded
-}
