@@ -104,11 +104,8 @@ func Start() (stop func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("browsertest: %w", err)
 	}
-	dir := os.Getenv("PLAYWRIGHT_DRIVER_PATH")
-	if dir == "" {
-		dir = filepath.Join(r, ".cache", "playwright-driver")
-	}
-	if dir, err = filepath.Abs(dir); err != nil {
+	dir, err := driverDir(r)
+	if err != nil {
 		return nil, fmt.Errorf("browsertest: %w", err)
 	}
 	if err := ensureDriver(r, dir); err != nil {
@@ -124,24 +121,10 @@ func Start() (stop func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("browsertest: starting the Playwright driver in %s: %w", dir, err)
 	}
-
-	exe := os.Getenv("CHROMIUM_PATH")
-	if exe == "" {
-		exe = DefaultChromium
-	}
-	if _, err := os.Stat(exe); err != nil {
-		_ = p.Stop()
-		return nil, fmt.Errorf("browsertest: no Chromium at %s (install it: apt-get install -y chromium, or set CHROMIUM_PATH): %w", exe, err)
-	}
-	b, err := p.Chromium.Launch(playwright.BrowserTypeLaunchOptions{
-		ExecutablePath: playwright.String(exe),
-		Headless:       playwright.Bool(true),
-		Args:           ChromiumArgs,
-		Timeout:        playwright.Float(60_000),
-	})
+	b, err := launchChromium(p)
 	if err != nil {
 		_ = p.Stop()
-		return nil, fmt.Errorf("browsertest: launching Chromium %s: %w", exe, err)
+		return nil, err
 	}
 	pw, browser, root = p, b, r
 	return func() {
@@ -155,6 +138,37 @@ func Start() (stop func(), err error) {
 		}
 		pw, browser = nil, nil
 	}, nil
+}
+
+// driverDir is where the Playwright driver lives: PLAYWRIGHT_DRIVER_PATH, or .cache in the
+// repository.
+func driverDir(repoRoot string) (string, error) {
+	dir := os.Getenv("PLAYWRIGHT_DRIVER_PATH")
+	if dir == "" {
+		dir = filepath.Join(repoRoot, ".cache", "playwright-driver")
+	}
+	return filepath.Abs(dir)
+}
+
+// launchChromium starts Debian's Chromium (or CHROMIUM_PATH) headless.
+func launchChromium(p *playwright.Playwright) (playwright.Browser, error) {
+	exe := os.Getenv("CHROMIUM_PATH")
+	if exe == "" {
+		exe = DefaultChromium
+	}
+	if _, err := os.Stat(exe); err != nil {
+		return nil, fmt.Errorf("browsertest: no Chromium at %s (install it: apt-get install -y chromium, or set CHROMIUM_PATH): %w", exe, err)
+	}
+	b, err := p.Chromium.Launch(playwright.BrowserTypeLaunchOptions{
+		ExecutablePath: playwright.String(exe),
+		Headless:       playwright.Bool(true),
+		Args:           ChromiumArgs,
+		Timeout:        playwright.Float(60_000),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("browsertest: launching Chromium %s: %w", exe, err)
+	}
+	return b, nil
 }
 
 // ensureDriver builds the driver directory with scripts/playwright-driver.sh when

@@ -343,30 +343,35 @@ func parseListQuery(q map[string][]string) (listQuery, []FieldError) {
 			}
 			lq.desc = v == "DESC"
 		case strings.HasPrefix(k, "filters[") && strings.HasSuffix(k, "]"):
-			name := k[len("filters[") : len(k)-1]
-			if name == "anonymous" {
-				b, err := strconv.ParseBool(v)
-				if err != nil {
-					bad(k, "must be true or false", v)
-				}
-				lq.anonymous = &b
-				continue
-			}
-			if _, ok := filterKeys[name]; !ok {
-				errs = append(errs, FieldError{Code: CodeUnknown, Field: k, Message: "unknown filter", RejectedValue: v})
-				continue
-			}
-			if name == "phone" {
-				v = phoneDigits(v)
-			}
-			if v != "" {
-				lq.filters[name] = strings.ToLower(v)
-			}
+			errs = append(errs, lq.addFilter(k, v)...)
 		case strings.HasPrefix(k, "filters"):
 			errs = append(errs, FieldError{Code: CodeUnknown, Field: k, Message: "unknown filter", RejectedValue: v})
 		}
 	}
 	return lq, errs
+}
+
+// addFilter reads one filters[name] parameter into lq.
+func (lq *listQuery) addFilter(k, v string) []FieldError {
+	name := k[len("filters[") : len(k)-1]
+	if name == "anonymous" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return []FieldError{{Code: CodeInvalid, Field: k, Message: "must be true or false", RejectedValue: v}}
+		}
+		lq.anonymous = &b
+		return nil
+	}
+	if _, ok := filterKeys[name]; !ok {
+		return []FieldError{{Code: CodeUnknown, Field: k, Message: "unknown filter", RejectedValue: v}}
+	}
+	if name == "phone" {
+		v = phoneDigits(v)
+	}
+	if v != "" {
+		lq.filters[name] = strings.ToLower(v)
+	}
+	return nil
 }
 
 func (s *Simulator) handleProfileList(req *request) {
