@@ -121,23 +121,30 @@ func (h *Handler) handleOperatorDisabled(c echo.Context) error {
 	}, msg)
 }
 
-// changeOperator audits and applies a change to another operator.
-func (h *Handler) changeOperator(c echo.Context, action audit.Action, change func(context.Context, operators.Operator) (operators.Operator, error), done string) error {
-	ctx := c.Request().Context()
+// otherOperator reads the operator named by the path, refusing the signed-in operator
+// themselves with notOnYourself.
+func (h *Handler) otherOperator(c echo.Context, notOnYourself string) (operators.Operator, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		return errNotFound
+		return operators.Operator{}, errNotFound
 	}
 	if id == currentOperator(c).ID {
-		return userError(http.StatusUnprocessableEntity, "Not on yourself", "You cannot change your own role or disable yourself; ask another admin.")
+		return operators.Operator{}, userError(http.StatusUnprocessableEntity, "Not on yourself", notOnYourself)
 	}
-	before, err := h.Operators.ByID(ctx, id)
+	op, err := h.Operators.ByID(c.Request().Context(), id)
 	if errors.Is(err, operators.ErrNotFound) {
-		return errNotFound
+		return operators.Operator{}, errNotFound
 	}
+	return op, err
+}
+
+// changeOperator audits and applies a change to another operator.
+func (h *Handler) changeOperator(c echo.Context, action audit.Action, change func(context.Context, operators.Operator) (operators.Operator, error), done string) error {
+	before, err := h.otherOperator(c, "You cannot change your own role or disable yourself; ask another admin.")
 	if err != nil {
 		return err
 	}
+	id := before.ID
 	state := func(o operators.Operator) []byte {
 		return audit.DetailJSON(map[string]any{"role": o.Role, "disabled": o.Disabled})
 	}

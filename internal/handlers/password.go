@@ -179,21 +179,11 @@ func (h *Handler) changeOwnPassword(c echo.Context, op operators.Operator, next 
 // handleOperatorPasswordReset gives another operator a new one-time password, shown once
 // to the admin, and ends their sessions; they must choose their own at the next sign-in.
 func (h *Handler) handleOperatorPasswordReset(c echo.Context) error {
-	ctx := c.Request().Context()
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return errNotFound
-	}
-	if id == currentOperator(c).ID {
-		return userError(http.StatusUnprocessableEntity, "Not on yourself", "Change your own password with Change password at the top of the page.")
-	}
-	before, err := h.Operators.ByID(ctx, id)
-	if errors.Is(err, operators.ErrNotFound) {
-		return errNotFound
-	}
+	before, err := h.otherOperator(c, "Change your own password with Change password at the top of the page.")
 	if err != nil {
 		return err
 	}
+	id := before.ID
 	oneTime, err := password.Generate()
 	if err != nil {
 		return err
