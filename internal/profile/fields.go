@@ -144,8 +144,12 @@ func (f Field) Options(current string) []Choice {
 }
 
 // Words is a value of the field as a person reads it: a choice by its label (a value the
-// console does not know as Synerise returned it), nil as "(empty)".
+// console does not know as Synerise returned it), nil as "(empty)", and a field the profile
+// does not hold ("") as nothing at all.
 func (f Field) Words(v any) string {
+	if s, ok := v.(string); ok && s == "" {
+		return ""
+	}
 	if s, ok := v.(string); ok && f.Input == InputChoice {
 		if i := slices.IndexFunc(f.Choices, func(c Choice) bool { return c.Value == s }); i >= 0 {
 			return f.Choices[i].Label

@@ -126,7 +126,7 @@ func TestInputsAndWords(t *testing.T) {
 	}{
 		{sex, "FEMALE", "Female"}, {sex, "NOT_SPECIFIED", "Not specified"}, {sex, "PREFER_NOT_TO_SAY", "PREFER_NOT_TO_SAY"},
 		{sex, "", ""}, {sex, nil, "(empty)"},
-		{city, "Gdańsk", "Gdańsk"}, {city, "", "(empty text)"}, {city, nil, "(empty)"},
+		{city, "Gdańsk", "Gdańsk"}, {city, "", ""}, {city, nil, "(empty)"},
 	}
 	for _, tt := range tests {
 		if got := tt.f.Words(tt.v); got != tt.want {
@@ -410,6 +410,19 @@ func TestMerge(t *testing.T) {
 	for _, r := range merged.Attributes {
 		if r.Orig == "tier" && r.Value != "silver" {
 			t.Errorf("your tier edit lost: %+v", r)
+		}
+	}
+}
+
+// A text field the profile does not hold is shown as nothing, not as "(empty text)" (which
+// is what an attribute set to "" reads as).
+func TestUnsetFieldReadsAsNothing(t *testing.T) {
+	for _, f := range Fields {
+		if got := f.Words(""); got != "" {
+			t.Errorf("%s: unset reads %q", f.Name, got)
+		}
+		if got := f.Words(nil); got != "(empty)" {
+			t.Errorf("%s: a cleared value in a change reads %q", f.Name, got)
 		}
 	}
 }
