@@ -18,22 +18,26 @@ func activationTitle(p *synerise.Profile) string { return "Resend activation for
 
 // activationView reads the workspace's registration type and offers the matching resend.
 func (h *Handler) activationView(ctx context.Context, p *synerise.Profile) (templates.CustomerAction, error) {
-	v := templates.CustomerAction{Details: h.details(ctx, p), Email: p.Email,
+	v := templates.CustomerAction{Email: p.Email,
 		Action: customerPath(p.ClientID) + "/activation", Nonce: newFormNonce()}
 	confirmed, known := p.EmailConfirmed()
 	switch {
 	case p.Anonymous || p.Email == "" || !known:
+		v.Details = h.details(ctx, p)
 		v.Kind, v.Unavailable = "none", "This customer has no password account, so there is no activation to resend."
 		return v, nil
 	case confirmed:
+		v.Details = h.details(ctx, p)
 		v.Kind, v.Unavailable = "none", "The account is already activated; there is nothing to resend."
 		return v, nil
 	}
+	// The resend is decided on the settings as they are now, not as remembered; what is
+	// read is remembered for the pages that follow.
 	settings, err := h.Settings.Get(ctx)
 	if err != nil {
 		return v, upstream(err)
 	}
-	reg := registrationOf(settings)
+	reg := h.rememberRegistration(settings)
 	v.Details = customerDetails(p, reg)
 	v.RegistrationType = reg.kind
 	switch reg.kind {

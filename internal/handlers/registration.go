@@ -5,9 +5,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/raas-console/console/web/templates"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/raas-console/console/internal/synerise"
+	"github.com/raas-console/console/web/templates"
 )
 
 // The registration types of the contract; Synerise's default is AUTOMATIC.
@@ -40,27 +41,41 @@ func (r registration) activates() bool {
 }
 
 // registrationCache keeps the last registration type read, for registrationTTL.
+// Callers that find it stale share one read (singleflight).
 type registrationCache struct {
-	mu  sync.Mutex
-	reg registration
-	at  time.Time
+	flight singleflight.Group
+	mu     sync.Mutex
+	reg    registration
+	at     time.Time
 }
 
 // registration returns the workspace's registration type, read from Synerise at most once
 // per registrationTTL. A failed read is not kept and gives known == false.
 func (h *Handler) registration(ctx context.Context) registration {
 	h.regCache.mu.Lock()
-	if h.regCache.reg.known && h.Now().Sub(h.regCache.at) < registrationTTL {
-		r := h.regCache.reg
-		h.regCache.mu.Unlock()
+	r, at := h.regCache.reg, h.regCache.at
+	h.regCache.mu.Unlock()
+	if r.known && h.Now().Sub(at) < registrationTTL {
 		return r
 	}
-	h.regCache.mu.Unlock()
-	s, err := h.Settings.Get(ctx)
+	v, err, _ := h.regCache.flight.Do("registration", func() (any, error) {
+		// Shared by every waiting caller, so no one caller's cancellation ends it; the
+		// client's own deadline does.
+		s, err := h.Settings.Get(context.WithoutCancel(ctx))
+		if err != nil {
+			return registration{}, err
+		}
+		return h.rememberRegistration(s), nil
+	})
 	if err != nil {
 		h.Logger.Warn("synerise settings read for the registration type failed", "err", err)
 		return registration{}
 	}
+	return v.(registration)
+}
+
+// rememberRegistration keeps the registration type of settings just read, and returns it.
+func (h *Handler) rememberRegistration(s *synerise.Settings) registration {
 	r := registrationOf(s)
 	h.regCache.mu.Lock()
 	h.regCache.reg, h.regCache.at = r, h.Now()

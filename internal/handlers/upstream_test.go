@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -396,5 +397,29 @@ func TestSignInRedirectDropsTheQuery(t *testing.T) {
 	res := b.post("/login?next="+next, url.Values{"email": {op.Email}, "password": {testPassword}})
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/customers/"+annaID {
 		t.Fatalf("%d Location %q, want /customers/%s", res.StatusCode, res.Header.Get("Location"), annaID)
+	}
+}
+
+// The registration type costs one settings read per 30 s, however many customer pages
+// are shown at once; the activation form reads the settings fresh and that read is the one
+// remembered.
+func TestRegistrationTypeIsReadOncePerInterval(t *testing.T) {
+	e := newEnv(t)
+	b, _ := e.signedIn(operators.RoleSupport)
+	e.setRegistration("REQUIRE_EMAIL_ACTIVATION")
+	e.sim.ResetRequestCounts()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { body(b.get("/customers/" + zoeID)) })
+	}
+	wg.Wait()
+	if n := e.sim.RequestCount(simulator.RouteSettingsGet); n != 1 {
+		t.Fatalf("8 customer pages read the settings %d times, want 1", n)
+	}
+	e.clock.Add(time.Minute)
+	body(b.get("/customers/" + zoeID + "/activation"))
+	body(b.get("/customers/" + zoeID))
+	if n := e.sim.RequestCount(simulator.RouteSettingsGet); n != 2 {
+		t.Fatalf("after the interval: %d settings reads in all, want 2 (the activation form's read remembered)", n)
 	}
 }
