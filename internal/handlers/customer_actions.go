@@ -43,7 +43,7 @@ func passwordResetTitle(p *synerise.Profile) string { return "Password reset for
 
 func (h *Handler) passwordResetView(ctx context.Context, p *synerise.Profile) templates.CustomerAction {
 	v := templates.CustomerAction{Details: h.details(ctx, p), Email: p.Email, Kind: actionPasswordReset,
-		Action: customerPath(p.ClientID) + "/password-reset", Nonce: newFormNonce()}
+		Action: customerPath(p.ClientID) + "/password-reset", Nonce: newToken()}
 	if _, known := p.EmailConfirmed(); !known || p.Anonymous || p.Email == "" {
 		v.Unavailable = "This customer has no password account, so there is no password to reset."
 	}
@@ -111,9 +111,13 @@ func (h *Handler) sendAccountAction(c echo.Context, key string, intent audit.Eve
 }
 
 // attemptTarget is the customer a request is about when the customer could not be read:
-// the clientId from the path only.
+// the clientId from the path only, when it is one.
 func attemptTarget(c echo.Context) audit.Target {
-	return audit.Target{Type: customerTarget, ID: c.Param("id")}
+	t := audit.Target{Type: customerTarget}
+	if id, err := customerID(c); err == nil {
+		t.ID = idString(id)
+	}
+	return t
 }
 
 // handleSandboxOutbox shows what the simulator would have e-mailed. It exists only in

@@ -19,7 +19,7 @@ func activationTitle(p *synerise.Profile) string { return "Resend activation for
 // activationView reads the workspace's registration type and offers the matching resend.
 func (h *Handler) activationView(ctx context.Context, p *synerise.Profile) (templates.CustomerAction, error) {
 	v := templates.CustomerAction{Email: p.Email,
-		Action: customerPath(p.ClientID) + "/activation", Nonce: newFormNonce()}
+		Action: customerPath(p.ClientID) + "/activation", Nonce: newToken()}
 	confirmed, known := p.EmailConfirmed()
 	switch {
 	case p.Anonymous || p.Email == "" || !known:

@@ -21,7 +21,7 @@ func (h *Handler) editView(ctx context.Context, p *synerise.Profile, loaded prof
 		Nonce: f.nonce, Errors: templates.FieldErrors{},
 	}
 	if !noncePattern.MatchString(v.Nonce) {
-		v.Nonce = newFormNonce()
+		v.Nonce = newToken()
 	}
 	for _, fl := range profile.Fields {
 		if fl.Input == profile.InputChoice {

@@ -167,6 +167,12 @@ func sameOriginNavigation(r *http.Request) bool {
 // anything was changed (the customer could not be read, say), then returns err for the
 // error funnel. A record that cannot be written makes the answer "audit log unavailable".
 func (h *Handler) recordFailedAttempt(c echo.Context, action audit.Action, target audit.Target, reason string, err error) error {
+	// The reason comes straight from the form: it is recorded only if it would have been
+	// accepted (length, control and direction-control characters), like any other reason.
+	reason = strings.TrimSpace(reason)
+	if checkMultiline(reason, maxReasonLength) != "" {
+		reason = ""
+	}
 	ev := h.event(c, action, target)
 	ev.Outcome, ev.Reason = audit.OutcomeFailed, reason
 	recordUpstream(&ev, err)

@@ -26,7 +26,9 @@ const nonceLifetime = 13 * time.Hour
 
 var noncePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
 
-func newFormNonce() string {
+// newToken is 128 random bits as 22 URL-safe characters: a form's one-time token, a
+// request id.
+func newToken() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)

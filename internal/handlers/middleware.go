@@ -31,7 +31,6 @@ func (h *Handler) middleware() []echo.MiddlewareFunc {
 		h.accessLog,
 		h.readBody,
 		h.admit,
-		middleware.BodyLimit("1M"),
 		h.csrf,
 		h.loadOperator,
 	}

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"net"
 	"net/netip"
 
@@ -21,18 +19,12 @@ const maxUpstreamRequestID = 64
 // Only from a configured trusted proxy is it kept, if short and plain, in a field of its own.
 func (h *Handler) assignRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.Response().Header().Set(echo.HeaderXRequestID, newRequestID())
+		c.Response().Header().Set(echo.HeaderXRequestID, newToken())
 		if sent := c.Request().Header.Get(echo.HeaderXRequestID); sent != "" && h.fromTrustedProxy(c) && plainRequestID(sent) {
 			c.Set(ctxUpstreamRequestID, sent)
 		}
 		return next(c)
 	}
-}
-
-func newRequestID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // plainRequestID reports whether id is at most 64 characters of [A-Za-z0-9._-].

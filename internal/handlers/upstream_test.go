@@ -65,6 +65,28 @@ func TestFailedAttemptsAreAudited(t *testing.T) {
 	if ev.Outcome != audit.OutcomeFailed || ev.Target.ID != "999999999" || ev.UpstreamStatus != 404 {
 		t.Fatalf("view of a missing customer recorded as %+v", ev)
 	}
+	for path, action := range map[string]audit.Action{
+		"/customers/999999998/activation": audit.ActionCustomerActivationResend,
+		"/customers/999999998":            audit.ActionCustomerUpdate,
+	} {
+		if res := b.post(path, url.Values{"reason": {"TICKET-11"}}); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("failing %s: %d", path, res.StatusCode)
+		}
+		ev, ok = e.lastEvent(action)
+		if !ok || ev.Outcome != audit.OutcomeFailed || ev.Target.ID != "999999998" || ev.Reason != "TICKET-11" || ev.UpstreamStatus != 404 {
+			t.Fatalf("failed %s recorded as %+v", action, ev)
+		}
+	}
+	// A reason that would be refused in a form is not recorded through a failed attempt
+	// either (here a right-to-left override), and a path that is no clientId is no target.
+	b.post("/customers/999999998/password-reset", url.Values{"reason": {"approved \u202egnp.exe"}})
+	b.post("/customers/abc/password-reset", url.Values{"reason": {"TICKET-12"}})
+	evs := e.events()
+	for _, ev := range evs[len(evs)-2:] {
+		if ev.Action != audit.ActionCustomerPasswordReset || strings.ContainsRune(ev.Reason, '\u202e') || ev.Target.ID == "abc" {
+			t.Fatalf("failed attempt recorded as %+v", ev)
+		}
+	}
 }
 
 // A write that was sent is awaited and its outcome recorded even when the operator's
