@@ -87,9 +87,16 @@ func (ts *tokenSource) renew(ctx context.Context, stale string, expired bool) (s
 		}
 		ts.mu.Lock()
 		cur, exp := ts.tok, ts.exp
-		if expired && cur == stale && cur != "" && exp.IsZero() {
+		switch {
+		case cur != stale || cur == "" || !exp.IsZero():
+		case expired:
 			// The only lifetime an unreadable token shows is how long Synerise accepted it.
 			ts.lifetime = now.Sub(ts.obtained)
+		case ts.lifetime > 0:
+			// Renewed on age without a refusal: the token may live longer than the last
+			// refusal suggested (that may have been a revocation), so allow it twice as
+			// long next time, up to the default.
+			ts.lifetime = min(2*ts.lifetime, 2*defaultTokenAge)
 		}
 		ts.mu.Unlock()
 		stillValid := cur != "" && !expired && (exp.IsZero() || now.Before(exp))

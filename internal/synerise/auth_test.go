@@ -345,6 +345,35 @@ func TestUnreadableTokenIsRenewedOnAge(t *testing.T) {
 			t.Errorf("not renewed at half of 20 minutes: logins %d refreshes %d", u.logins.Load(), u.refreshes.Load())
 		}
 	})
+	t.Run("a revocation soon after a renewal does not shorten every later token", func(t *testing.T) {
+		u := newUpstream(t)
+		u.opaque.Store(true)
+		u.reject = rejectWith(401, `{"error":"Unauthorized","message":"Invalid token."}`)
+		profileRoute(u, nil)
+		c := newTestClient(t, u)
+		_, err := c.Profiles.Get(ctx, 1)
+		must(t, err)
+		u.clock.Advance(time.Minute)
+		u.revokeAll() // refused after a minute: taken for a one-minute lifetime
+		_, err = c.Profiles.Get(ctx, 1)
+		must(t, err)
+		// Renewed at 30 s, then (nothing refused) at 60 s, 120 s, 240 s ...: the interval
+		// grows back towards the hour instead of staying at 30 s.
+		var steps []int32
+		for range 8 {
+			u.clock.Advance(5 * time.Minute)
+			_, err = c.Profiles.Get(ctx, 1)
+			must(t, err)
+			steps = append(steps, renewals(u))
+		}
+		u.clock.Advance(5 * time.Minute)
+		before := renewals(u)
+		_, err = c.Profiles.Get(ctx, 1)
+		must(t, err)
+		if renewals(u) != before {
+			t.Fatalf("still renewing every 5 minutes after 40 minutes without a refusal (renewals %v)", steps)
+		}
+	})
 	t.Run("half the time until the last rejection", func(t *testing.T) {
 		u := newUpstream(t)
 		u.opaque.Store(true)

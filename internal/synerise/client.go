@@ -300,7 +300,7 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c.tokens = &tokenSource{clock: c.clock, timeout: c.timeout, login: c.login, refresh: c.refresh}
 	c.rt = &deadlineTransport{
 		next: &authTransport{
-			next: c.plainRT, tokens: c.tokens, maxBody: c.maxBody, timeout: c.timeout,
+			next: c.plainRT, tokens: c.tokens, maxBody: c.maxBody,
 			refused: c.credentialsRefused,
 		},
 		timeout: c.timeout,

@@ -63,15 +63,11 @@ type authTransport struct {
 	next    http.RoundTripper
 	tokens  *tokenSource
 	maxBody int64
-	timeout time.Duration
 	// refused builds the error for an answer that rejected a fresh token.
 	refused func(req *http.Request, resp *http.Response, body []byte) error
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	// The same deadline deadlineTransport set, for a write detached from it. Deadlines are
-	// wall-clock time whatever the Clock says.
-	deadline := time.Now().Add(t.timeout)
 	ctx := req.Context()
 	tok, err := t.tokens.token(ctx)
 	if err != nil {
@@ -83,7 +79,11 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sendCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	// Detached from the caller, the write keeps the deadline deadlineTransport set.
+	sendCtx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
+	if deadline, ok := ctx.Deadline(); ok {
+		sendCtx, cancel = context.WithDeadline(sendCtx, deadline)
+	}
 	resp, err := t.send(sendCtx, req.WithContext(sendCtx), tok)
 	if err != nil {
 		cancel()

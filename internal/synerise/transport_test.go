@@ -494,26 +494,39 @@ func TestWriteOutlivesItsCaller(t *testing.T) {
 }
 
 func TestWriteOfACallerGoneBeforeSendingIsNotSent(t *testing.T) {
+	resetRoute := func(u *upstream, hits *atomic.Int32) {
+		u.handle("POST /sauth/clients/password-reset/request", func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			w.WriteHeader(202)
+		})
+	}
+	// A token is at hand (a read fetched it), so nothing but the caller's state stops the
+	// write: a caller already gone sends nothing.
 	u := newUpstream(t)
 	var hits atomic.Int32
-	u.handle("POST /sauth/clients/password-reset/request", func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		w.WriteHeader(202)
-	})
+	resetRoute(u, &hits)
+	profileRoute(u, nil)
 	c := newTestClient(t, u)
+	_, err := c.Profiles.Get(context.Background(), 1)
+	must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := c.Accounts.RequestPasswordReset(ctx, "a@b.c"); !errors.Is(err, context.Canceled) || hits.Load() != 0 {
-		t.Errorf("err %v, %d requests", err, hits.Load())
+		t.Errorf("token at hand: err %v, %d requests", err, hits.Load())
 	}
+
 	// Gone while the login is under way: still not sent.
-	u.loginGate = make(chan struct{})
+	u2 := newUpstream(t)
+	u2.loginGate = make(chan struct{}) // set before any request can read it
+	var hits2 atomic.Int32
+	resetRoute(u2, &hits2)
+	c2 := newTestClient(t, u2)
 	ctx, cancel = context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	err := c.Accounts.RequestPasswordReset(ctx, "a@b.c")
-	close(u.loginGate)
-	if !errors.Is(err, context.Canceled) || hits.Load() != 0 {
-		t.Errorf("err %v, %d requests", err, hits.Load())
+	err = c2.Accounts.RequestPasswordReset(ctx, "a@b.c")
+	close(u2.loginGate)
+	if !errors.Is(err, context.Canceled) || hits2.Load() != 0 {
+		t.Errorf("during login: err %v, %d requests", err, hits2.Load())
 	}
 }
 
