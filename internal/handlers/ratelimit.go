@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 )
 
@@ -12,12 +11,10 @@ type ipLimiter struct {
 	attempts signInAttempts
 	perMin   int
 	now      func() time.Time
-	// pruned is the Unix minute this replica last removed old windows.
-	pruned atomic.Int64
 }
 
 // signInWindow is the length of one rate-limit window; windows older than
-// signInWindowsKept are pruned.
+// signInWindowsKept are pruned by the periodic job (PruneSignIns).
 const (
 	signInWindow      = time.Minute
 	signInWindowsKept = 10 * time.Minute
@@ -35,10 +32,11 @@ func (l *ipLimiter) Allow(ctx context.Context, ip string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if minute := now.Unix() / 60; l.pruned.Swap(minute) != minute {
-		if err := l.attempts.Prune(ctx, now.Add(-signInWindowsKept)); err != nil {
-			return false, err
-		}
-	}
 	return attempts <= l.perMin, nil
+}
+
+// PruneSignIns forgets sign-in rate-limit windows too old to matter; the periodic job of
+// every replica may run it.
+func (h *Handler) PruneSignIns(ctx context.Context) error {
+	return h.limiter.attempts.Prune(ctx, h.Now().Add(-signInWindowsKept))
 }

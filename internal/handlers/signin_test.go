@@ -193,3 +193,31 @@ func TestSignInRateLimitSharedByReplicas(t *testing.T) {
 		t.Fatalf("after the window: %d, want 401", res.StatusCode)
 	}
 }
+
+// Old rate-limit windows are forgotten by the periodic job, not by a sign-in request: a
+// sign-in never waits for (or fails with) the clean-up.
+func TestSignInWindowsArePrunedByTheJob(t *testing.T) {
+	e := newEnv(t)
+	e.browser().login("nobody@example.com", "wrong-password-1234")
+	count := func() int {
+		var n int
+		if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM signin_attempts`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if count() != 1 {
+		t.Fatalf("%d windows after one sign-in, want 1", count())
+	}
+	e.clock.Add(11 * time.Minute)
+	e.browser().login("nobody@example.com", "wrong-password-1234")
+	if count() != 2 {
+		t.Fatalf("a sign-in pruned old windows: %d left, want 2", count())
+	}
+	if err := e.handler.PruneSignIns(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if count() != 1 {
+		t.Fatalf("%d windows after the job, want 1 (the current one)", count())
+	}
+}

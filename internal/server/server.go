@@ -170,7 +170,7 @@ func serve(ctx context.Context, cfg config.Config, opts Options, c *console) err
 	srv := httpServer(c.handler, logger)
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
-	go runJobs(jobs, logger, c.auditLog, c.sessions, c.handler.PruneForms)
+	go runJobs(jobs, logger, c.auditLog, c.sessions, c.handler.PruneForms, c.handler.PruneSignIns)
 	if c.signer != nil {
 		go runCheckpoints(jobs, logger, c.auditLog, c.signer)
 	}
@@ -253,8 +253,10 @@ func runCheckpoints(ctx context.Context, logger *slog.Logger, auditLog *metrics.
 }
 
 // runJobs closes intents left without an outcome, deletes ended sessions and forgets old
-// form tokens, until ctx ends.
-func runJobs(ctx context.Context, logger *slog.Logger, auditLog *metrics.AuditLog, sessions *session.Store, pruneForms func(context.Context) (int64, error)) {
+// form tokens and sign-in rate-limit windows, until ctx ends.
+func runJobs(ctx context.Context, logger *slog.Logger, auditLog *metrics.AuditLog, sessions *session.Store,
+	pruneForms func(context.Context) (int64, error), pruneSignIns func(context.Context) error,
+) {
 	if n, err := auditLog.CloseStaleIntents(ctx, staleIntentAge); err != nil {
 		logger.Error("close stale intents", "err", err)
 	} else if n > 0 {
@@ -278,6 +280,9 @@ func runJobs(ctx context.Context, logger *slog.Logger, auditLog *metrics.AuditLo
 		}
 		if _, err := pruneForms(ctx); err != nil && ctx.Err() == nil {
 			logger.Error("prune form tokens", "err", err)
+		}
+		if err := pruneSignIns(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("prune sign-in windows", "err", err)
 		}
 	}
 }
