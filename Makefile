@@ -20,10 +20,7 @@ generate:
 
 ## test: every test — unit, handler, store-on-PostgreSQL, fuzz smoke, browser — after
 ## the lint checks (staticcheck takes ~45 s cold, ~17 s with its cache)
-test: generate driver
-	$(GO) vet $(PKGS)
-	$(GO) tool staticcheck $(PKGS)
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'); exit 1; }
+test: generate driver lint
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s ./internal/synerise/
 
@@ -35,7 +32,7 @@ driver:
 lint:
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'); exit 1; }
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'); exit 1; }
 
 ## bench: Go benchmarks of the hot paths (customer page render and view, audit append,
 ## Synerise client round trip, settings diff, audit search/export ...); BENCH selects

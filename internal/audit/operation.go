@@ -29,7 +29,8 @@ type Operation struct {
 	Classify func(err error) Outcome
 	// Record amends the outcome row after the call (Detail, Before, After, UpstreamStatus,
 	// UpstreamError, TraceID; see Store.Outcome). e.Outcome is already classified; err is
-	// the call's error. Nil leaves the row as a copy of the intent.
+	// the call's error. Nil records a failed call's error as the Detail {"error": …} and
+	// leaves a succeeded one as a copy of the intent.
 	Record func(e *Event, err error)
 }
 
@@ -58,12 +59,20 @@ func Perform(ctx context.Context, log Recorder, op Operation) (Result, error) {
 		classify = failedOnError
 	}
 	r := Result{Intent: intent, Outcome: classify(callErr)}
-	var change func(*Event)
-	if op.Record != nil {
-		change = func(e *Event) { op.Record(e, callErr) }
+	record := op.Record
+	if record == nil {
+		record = RecordError
 	}
-	r.Event, r.OutcomeErr = log.Outcome(ctx, intent, r.Outcome, change)
+	r.Event, r.OutcomeErr = log.Outcome(ctx, intent, r.Outcome, func(e *Event) { record(e, callErr) })
 	return r, callErr
+}
+
+// RecordError is the default Record: a failed call's error as the outcome's Detail, so
+// the record says why.
+func RecordError(e *Event, err error) {
+	if err != nil {
+		e.Detail = DetailJSON(map[string]string{"error": err.Error()})
+	}
 }
 
 // failedOnError is the default classification: no error succeeded, any error failed.

@@ -158,3 +158,17 @@ func TestPerformReportsALostOutcome(t *testing.T) {
 		t.Fatalf("%d open intents, want the one whose outcome was lost", n)
 	}
 }
+
+// Without a Record of its own, a failed operation's outcome row still says why.
+func TestPerformRecordsTheErrorByDefault(t *testing.T) {
+	s := NewStore(dbtest.New(t))
+	res, err := Perform(context.Background(), s, Operation{Intent: sampleIntent(),
+		Call: func(context.Context) error { return errors.New("operator exists") }})
+	if err == nil || res.OutcomeErr != nil {
+		t.Fatalf("err %v, outcome err %v", err, res.OutcomeErr)
+	}
+	var d map[string]string
+	if json.Unmarshal(res.Event.Detail, &d) != nil || d["error"] != "operator exists" {
+		t.Fatalf("outcome detail %s, want the error", res.Event.Detail)
+	}
+}

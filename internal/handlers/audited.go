@@ -56,10 +56,8 @@ func (h *Handler) auditedCall(c echo.Context, intent audit.Event, call func(ctx 
 // {"error": …}; after, when not nil, sets the outcome's After on success.
 func consoleOperation(intent audit.Event, call func(ctx context.Context) error, after func() []byte) audit.Operation {
 	return audit.Operation{Intent: intent, Call: call, Record: func(e *audit.Event, err error) {
-		switch {
-		case err != nil:
-			e.Detail = audit.DetailJSON(map[string]string{"error": err.Error()})
-		case after != nil:
+		audit.RecordError(e, err)
+		if err == nil && after != nil {
 			e.After = after()
 		}
 	}}
