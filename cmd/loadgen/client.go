@@ -72,14 +72,13 @@ func signIn(ctx context.Context, base string, transport http.RoundTripper, email
 // do sends one request; a form is posted with the CSRF token. It returns the status and
 // body.
 func (op *operator) do(ctx context.Context, method, path string, form url.Values, htmx bool) (int, []byte, error) {
-	code, body, _, err := op.doWithID(ctx, method, path, form, htmx, "")
+	code, body, _, err := op.doWithID(ctx, method, path, form, htmx)
 	return code, body, err
 }
 
-// doWithID is do with an X-Request-ID of the caller's choosing (none when empty); it also
-// returns the X-Request-Id the console answered with, the id of the request's audit rows
-// (the console makes its own and keeps a trusted proxy's apart).
-func (op *operator) doWithID(ctx context.Context, method, path string, form url.Values, htmx bool, requestID string) (int, []byte, string, error) {
+// doWithID is do that also returns the X-Request-Id the console answered with, the id of
+// the request's audit rows (the console makes every id itself).
+func (op *operator) doWithID(ctx context.Context, method, path string, form url.Values, htmx bool) (int, []byte, string, error) {
 	var body io.Reader
 	if form != nil {
 		form.Set("_csrf", op.csrf)
@@ -97,9 +96,6 @@ func (op *operator) doWithID(ctx context.Context, method, path string, form url.
 		req.Header.Set("X-CSRF-Token", op.csrf)
 	}
 	req.Header.Set("X-Forwarded-For", op.ip)
-	if requestID != "" {
-		req.Header.Set("X-Request-ID", requestID)
-	}
 	res, err := op.http.Do(req)
 	if err != nil {
 		return 0, nil, "", err

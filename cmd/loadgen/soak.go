@@ -149,17 +149,16 @@ func classify(page []byte) (title, raw string) {
 	return title, raw
 }
 
-// soakDo sends one request with its own request id and records how it was answered.
+// soakDo sends one request and records how it was answered, under the request id the
+// console answered with (the id of its audit rows).
 func (e *env) soakDo(ctx context.Context, log *soakLog, action string, audited audit.Action, op *operator, method, path string, form map[string][]string, htmx bool) (int, []byte) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.timeout)
 	defer cancel()
-	r := soakRecord{action: action, reqID: "soak-" + randomHex(8), auditedAs: audited}
+	r := soakRecord{action: action, auditedAs: audited}
 	start := time.Now()
-	code, body, consoleID, err := op.doWithID(ctx, method, path, form, htmx, r.reqID)
+	code, body, consoleID, err := op.doWithID(ctx, method, path, form, htmx)
 	r.took = time.Since(start)
-	if consoleID != "" {
-		r.reqID = consoleID
-	}
+	r.reqID = consoleID
 	if err != nil {
 		r.errKind = errKind(err)
 		log.add(r)
@@ -626,7 +625,7 @@ func (e *env) reportSynerise(out io.Writer, total simCounts, revocations, revoke
 	fmt.Fprintf(out, "simulator restart at %s into the phase: SIGTERM to gone %s, down (no process listening) %s; the console answered a customer view 200 again %s after the old process was gone (probe views that failed first, by status: %s)\n\n",
 		restart.at.Round(time.Second), restart.stopTook.Round(time.Millisecond), restart.downFor.Round(time.Millisecond),
 		restart.servedAfter.Round(time.Millisecond), orNone(countsText(restart.probesFailed)))
-	checks.check(true, "the console survived the simulator restart without a restart of its own: views answered 200 again %s after the old simulator was gone", restart.servedAfter.Round(time.Millisecond))
+	checks.check(restart.servedAfter > 0, "the console survived the simulator restart without a restart of its own: views answered 200 again %s after the old simulator was gone", restart.servedAfter.Round(time.Millisecond))
 }
 
 func orNone(s string) string {

@@ -6,11 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
+
+// phonePattern is the looser form generated phones may be stored in ("+48 (600) 100-200");
+// such values are returned and kept as they are.
+var phonePattern = regexp.MustCompile(`^\+?[0-9 \-()]{6,20}$`)
 
 func allProfiles(s *Simulator) []byte {
 	var buf bytes.Buffer

@@ -22,9 +22,6 @@ type stringRule struct {
 }
 
 var (
-	// phonePattern is the looser form phones may already be stored in
-	// ("+48 (600) 100-200"); such values are returned and kept as they are.
-	phonePattern = regexp.MustCompile(`^\+?[0-9 \-()]{6,20}$`)
 	// phoneWritePattern is Synerise's rule for a phone sent in an update, after
 	// trimming: "can only include digits, spaces, and an optional +".
 	phoneWritePattern = regexp.MustCompile(`^\+?[0-9 ]{6,20}$`)
