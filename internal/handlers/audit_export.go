@@ -16,7 +16,6 @@ import (
 // intent before the first byte and an outcome with the row count after the last.
 func (h *Handler) handleAuditExport(format audit.Format) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		reader := h.Audit
 		ctx := c.Request().Context()
 		typed, filter, errs := parseAuditFilter(c.QueryParams())
 		if len(errs) > 0 {
@@ -28,7 +27,7 @@ func (h *Handler) handleAuditExport(format audit.Format) echo.HandlerFunc {
 		}
 		// The export covers the log as it is now; events appended while it streams
 		// (its own among them) are left out, so the same filter and bound reproduce it.
-		through, _, err := reader.Head(ctx)
+		through, _, err := h.Audit.Head(ctx)
 		if err != nil {
 			return err
 		}
@@ -44,7 +43,7 @@ func (h *Handler) handleAuditExport(format audit.Format) echo.HandlerFunc {
 				c.Response().WriteHeader(http.StatusOK)
 				// The stream goes to this browser: it ends when the browser goes away.
 				var err error
-				rows, err = reader.Export(ctx, filter, through, format, c.Response())
+				rows, err = h.Audit.Export(ctx, filter, through, format, c.Response())
 				return err
 			},
 			Record: func(e *audit.Event, err error) {

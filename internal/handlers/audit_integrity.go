@@ -18,9 +18,8 @@ import (
 )
 
 func (h *Handler) handleAuditIntegrity(c echo.Context) error {
-	reader := h.Audit
 	ctx := c.Request().Context()
-	report, err := reader.Verify(ctx)
+	report, err := h.Audit.Verify(ctx)
 	if err != nil {
 		return err
 	}
@@ -45,20 +44,20 @@ func (h *Handler) handleAuditIntegrity(c echo.Context) error {
 		v.BreakURL = "/audit/" + v.BreakSeq
 	}
 	// The one-role setup: the console's own role could disable the triggers.
-	if v.RewriteRisks, err = reader.RewriteRisks(ctx); err != nil {
+	if v.RewriteRisks, err = h.Audit.RewriteRisks(ctx); err != nil {
 		return err
 	}
 	if h.Signer != nil {
 		pub := h.Signer.PublicKey()
 		v.PublicKeyBase64, v.PublicKeyHex = base64.StdEncoding.EncodeToString(pub), hex.EncodeToString(pub)
-		cps, err := reader.Checkpoints(ctx, 10)
+		cps, err := h.Audit.Checkpoints(ctx, 10)
 		if err != nil {
 			return err
 		}
 		for _, cp := range cps {
 			row := templates.AuditCheckpoint{Seq: strconv.FormatInt(cp.Seq, 10), Hash: hex.EncodeToString(cp.Hash),
 				Time: cp.Time.Format(auditTimeLayout), Holds: true, DownloadURL: "/audit/checkpoints/" + strconv.FormatInt(cp.ID, 10)}
-			if err := reader.VerifyCheckpoint(ctx, cp, nil); err != nil {
+			if err := h.Audit.VerifyCheckpoint(ctx, cp, nil); err != nil {
 				if !errors.Is(err, audit.ErrCheckpointMismatch) {
 					return err
 				}
@@ -71,7 +70,6 @@ func (h *Handler) handleAuditIntegrity(c echo.Context) error {
 }
 
 func (h *Handler) handleAuditCheckpoint(c echo.Context) error {
-	reader := h.Audit
 	if h.Signer == nil {
 		return h.redirectWithFlash(c, "/audit/integrity", "error",
 			"Checkpoints are off: no signing key is configured (CONSOLE_AUDIT_SIGNING_KEY). Nothing was recorded.")
@@ -79,7 +77,7 @@ func (h *Handler) handleAuditCheckpoint(c echo.Context) error {
 	var cp audit.Checkpoint
 	_, err := h.perform(c, audit.Operation{Intent: h.event(c, audit.ActionAuditCheckpoint, audit.Target{Type: "audit_checkpoint"}),
 		Call: func(ctx context.Context) (err error) {
-			cp, err = reader.Checkpoint(ctx, h.Signer)
+			cp, err = h.Audit.Checkpoint(ctx, h.Signer)
 			return err
 		},
 		Record: func(e *audit.Event, err error) {
@@ -98,13 +96,12 @@ func (h *Handler) handleAuditCheckpoint(c echo.Context) error {
 
 // handleAuditCheckpointFile downloads one checkpoint in the offline file format.
 func (h *Handler) handleAuditCheckpointFile(c echo.Context) error {
-	reader := h.Audit
 	ctx := c.Request().Context()
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return errNotFound
 	}
-	cp, err := reader.GetCheckpoint(ctx, id)
+	cp, err := h.Audit.GetCheckpoint(ctx, id)
 	if errors.Is(err, audit.ErrNotFound) {
 		return errNotFound
 	}

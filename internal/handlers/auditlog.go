@@ -113,7 +113,6 @@ func filterDetail(typed templates.AuditFilter) map[string]string {
 }
 
 func (h *Handler) handleAuditLog(c echo.Context) error {
-	reader := h.Audit
 	ctx := c.Request().Context()
 	q := c.QueryParams()
 	typed, filter, errs := parseAuditFilter(q)
@@ -138,7 +137,7 @@ func (h *Handler) handleAuditLog(c echo.Context) error {
 	if _, err := h.Audit.Append(ctx, e); err != nil {
 		return errAuditUnavailable
 	}
-	res, err := reader.Search(ctx, filter, cur, audit.DefaultPageSize)
+	res, err := h.Audit.Search(ctx, filter, cur, audit.DefaultPageSize)
 	if err != nil {
 		return err
 	}
@@ -224,7 +223,6 @@ func auditRow(e audit.Event) templates.AuditRow {
 }
 
 func (h *Handler) handleAuditEvent(c echo.Context) error {
-	reader := h.Audit
 	ctx := c.Request().Context()
 	seq, err := strconv.ParseInt(c.Param("seq"), 10, 64)
 	if err != nil || seq <= 0 {
@@ -235,7 +233,7 @@ func (h *Handler) handleAuditEvent(c echo.Context) error {
 	if _, err := h.Audit.Append(ctx, view); err != nil {
 		return errAuditUnavailable
 	}
-	e, err := reader.Get(ctx, seq)
+	e, err := h.Audit.Get(ctx, seq)
 	if errors.Is(err, audit.ErrNotFound) {
 		return errNotFound
 	}
@@ -246,7 +244,7 @@ func (h *Handler) handleAuditEvent(c echo.Context) error {
 	before, after := e.Before, e.After
 	switch {
 	case e.IntentSeq > 0:
-		intent, err := reader.Get(ctx, e.IntentSeq)
+		intent, err := h.Audit.Get(ctx, e.IntentSeq)
 		if err != nil && !errors.Is(err, audit.ErrNotFound) {
 			return err
 		}
@@ -256,7 +254,7 @@ func (h *Handler) handleAuditEvent(c echo.Context) error {
 			before, after = firstJSON(intent.Before, e.Before), firstJSON(e.After, intent.After)
 		}
 	case e.Outcome == audit.OutcomePending:
-		outcomes, err := reader.Outcomes(ctx, e.Seq)
+		outcomes, err := h.Audit.Outcomes(ctx, e.Seq)
 		if err != nil {
 			return err
 		}

@@ -99,10 +99,7 @@ func (h *Handler) handlePasswordReset(c echo.Context) error {
 func (h *Handler) sendAccountAction(c echo.Context, key string, intent audit.Event, call func(context.Context) error,
 	done string, refusal func(*synerise.APIError) string,
 ) (*templates.CustomerActionResult, int, error) {
-	outcome, err := h.auditedCall(c, intent, call)
-	if errors.Is(err, errAuditUnavailable) || synerise.IsCircuitOpen(err) {
-		h.forms.release(c.Request().Context(), key)
-	}
+	outcome, err := h.claimedCall(c, key, intent, call)
 	if errors.Is(err, errAuditUnavailable) {
 		return nil, 0, err
 	}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
@@ -121,12 +120,9 @@ func (h *Handler) saveChanges(c echo.Context, p *synerise.Profile, f editForm, c
 	intent.Reason = f.reason
 	intent.Before, intent.After = audit.DetailJSON(before), audit.DetailJSON(after)
 	intent.Detail = audit.DetailJSON(map[string]any{"fields": u.Fields(), "fingerprint": f.fingerprint})
-	outcome, err := h.auditedCall(c, intent, func(ctx context.Context) error {
+	outcome, err := h.claimedCall(c, key, intent, func(ctx context.Context) error {
 		return h.Profiles.Update(ctx, p.ClientID, u)
 	})
-	if errors.Is(err, errAuditUnavailable) || synerise.IsCircuitOpen(err) {
-		h.forms.release(c.Request().Context(), key)
-	}
 	if err != nil && outcome == audit.OutcomeUnknown {
 		v := h.describe(err)
 		return userError(v.Status, "Outcome unknown — check before retrying",

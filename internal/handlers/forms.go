@@ -4,22 +4,20 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"regexp"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/synerise"
 )
 
 // errAlreadySubmitted refuses a form sent a second time.
 var errAlreadySubmitted = userError(http.StatusConflict, "Already sent",
 	"This form was already submitted, and the action was sent once. Nothing was sent again. Check the customer's console history before starting over.")
-
-// formNonces makes a double submit harmless: each form carries a random token, and a
-// token can be claimed once, across every replica (the claims live in the database).
-type formNonces struct {
-	claims formClaims
-}
 
 // nonceLifetime is how long a claimed token is remembered: longer than a session lives.
 const nonceLifetime = 13 * time.Hour
@@ -34,22 +32,14 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// claim reports whether key was not claimed before, and claims it.
-func (n formNonces) claim(ctx context.Context, key string, now time.Time) (bool, error) {
-	return n.claims.Claim(ctx, key, now)
-}
-
-// release forgets a claim when nothing was sent, so the same form may be sent again. It
-// is best effort: a claim left behind only refuses that form once more.
-func (n formNonces) release(ctx context.Context, key string) {
-	_ = n.claims.Release(context.WithoutCancel(ctx), key)
-}
-
 // PruneForms forgets form tokens claimed longer ago than any session lives; the
 // periodic job of every replica may run it.
 func (h *Handler) PruneForms(ctx context.Context) (int64, error) {
 	return h.Forms.Prune(ctx, h.Now().Add(-nonceLifetime))
 }
+
+// A double submit is harmless: each form carries a random token, and a token can be
+// claimed once, across every replica (the claims live in the database, Deps.Forms).
 
 // claimForm claims the form's token for the operator. A missing or malformed token is
 // refused like a reused one would not be: the form is stale and must be reloaded.
@@ -59,7 +49,7 @@ func (h *Handler) claimForm(c echo.Context, nonce string) (string, error) {
 			"This form is missing its one-time token. Reload the page and try again; nothing was sent.")
 	}
 	key := idString(currentOperator(c).ID) + ":" + nonce
-	ok, err := h.forms.claim(c.Request().Context(), key, h.Now())
+	ok, err := h.Forms.Claim(c.Request().Context(), key, h.Now())
 	if err != nil {
 		return "", err
 	}
@@ -67,4 +57,16 @@ func (h *Handler) claimForm(c echo.Context, nonce string) (string, error) {
 		return "", errAlreadySubmitted
 	}
 	return key, nil
+}
+
+// claimedCall makes the audited call to Synerise of a form whose token key was claimed.
+// When nothing reached Synerise (the intent could not be written, the circuit was open)
+// the claim is released, so the same form may be sent again; releasing is best effort: a
+// claim left behind only refuses that form once more.
+func (h *Handler) claimedCall(c echo.Context, key string, intent audit.Event, call func(context.Context) error) (audit.Outcome, error) {
+	outcome, err := h.auditedCall(c, intent, call)
+	if errors.Is(err, errAuditUnavailable) || synerise.IsCircuitOpen(err) {
+		_ = h.Forms.Release(context.WithoutCancel(c.Request().Context()), key)
+	}
+	return outcome, err
 }

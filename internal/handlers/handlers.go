@@ -186,7 +186,6 @@ type Handler struct {
 	passwords *password.Policy
 	limiter   *ipLimiter
 	dummyHash string
-	forms     formNonces
 	admission *admission
 	regCache  registrationCache
 	// routeIndex is Routes by "METHOD /path", built once: pages consult it for the nav.
@@ -215,7 +214,6 @@ func New(d Deps) *Handler {
 		passwords: password.NewPolicy(),
 		limiter:   newIPLimiter(d.SignIns, d.SignInRate, d.Now),
 		dummyHash: dummy,
-		forms:     formNonces{claims: d.Forms},
 		admission: newAdmission(d.MaxInFlight, d.QueueWait),
 	}
 	h.routeIndex = map[string]Route{}

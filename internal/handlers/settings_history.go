@@ -21,13 +21,12 @@ const settingsHistoryEvents = 200
 // row joined with its intent, and intents still without an outcome.
 func (h *Handler) handleSettingsHistory(c echo.Context) error {
 	ctx := c.Request().Context()
-	reader := h.Audit
 	view := h.event(c, audit.ActionSettingsView, settingsTarget)
 	view.Outcome, view.Detail = audit.OutcomeSucceeded, audit.DetailJSON(map[string]string{"page": "history"})
 	if _, err := h.Audit.Append(ctx, view); err != nil {
 		return errAuditUnavailable
 	}
-	res, err := reader.Search(ctx, audit.Filter{Action: string(audit.ActionSettingsUpdate)}, audit.Cursor{}, settingsHistoryEvents)
+	res, err := h.Audit.Search(ctx, audit.Filter{Action: string(audit.ActionSettingsUpdate)}, audit.Cursor{}, settingsHistoryEvents)
 	if err != nil {
 		return err
 	}
@@ -45,7 +44,7 @@ func (h *Handler) handleSettingsHistory(c echo.Context) error {
 		case e.IntentSeq != 0:
 			intent, ok := bySeq[e.IntentSeq]
 			if !ok {
-				if intent, err = reader.Get(ctx, e.IntentSeq); err != nil {
+				if intent, err = h.Audit.Get(ctx, e.IntentSeq); err != nil {
 					return err
 				}
 			}
@@ -116,8 +115,7 @@ func (h *Handler) handleSettingsRestore(c echo.Context) error {
 	if err != nil || seq <= 0 {
 		return errNotFound
 	}
-	reader := h.Audit
-	outcome, err := reader.Get(ctx, seq)
+	outcome, err := h.Audit.Get(ctx, seq)
 	if errors.Is(err, audit.ErrNotFound) {
 		return errNotFound
 	}
@@ -131,7 +129,7 @@ func (h *Handler) handleSettingsRestore(c echo.Context) error {
 		return userError(http.StatusUnprocessableEntity, "Nothing to restore",
 			"This change was not made (or whether it was is not known), so there are no earlier values to restore.")
 	}
-	intent, err := reader.Get(ctx, outcome.IntentSeq)
+	intent, err := h.Audit.Get(ctx, outcome.IntentSeq)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func (h *Handler) saveSettings(c echo.Context, loaded settings.Loaded, changes [
 	intent.Reason = reason
 	intent.Before, intent.After = settingsJSON(fresh), settingsJSON(send)
 	intent.Detail = audit.DetailJSON(settingsDetail{ChangedKeys: settings.Keys(changes), Changes: changes, Fingerprint: fresh.Fingerprint()})
-	res, err := h.perform(c, audit.Operation{Intent: intent, Call: w.run, Classify: upstreamOutcome, Record: w.record})
+	res, err := h.perform(c, syneriseOperation(intent, w.run, w.record))
 	switch {
 	case errors.Is(err, errAuditUnavailable):
 		return err
@@ -178,10 +178,10 @@ func (w *settingsWrite) readAfterFailure(ctx context.Context, err error) {
 	}
 }
 
-// record fills the outcome row of the write.
+// record adds the settings to the outcome row; syneriseOperation has recorded what
+// Synerise answered.
 func (w *settingsWrite) record(e *audit.Event, err error) {
 	if err != nil {
-		recordUpstream(e, err)
 		if w.now != nil {
 			e.After = settingsJSON(w.now)
 		}
