@@ -544,7 +544,7 @@ func TestSettingsSyneriseFailureMidSave(t *testing.T) {
 	}{
 		{"server error", simulator.Fault{ErrorRate: 1, ErrorStatus: 500}, http.StatusBadGateway, audit.OutcomeFailed, "The settings read right after show the values from before the change: it was not applied"},
 		{"dropped connection", simulator.Fault{DropRate: 1}, http.StatusBadGateway, audit.OutcomeUnknown, "may or may not have been applied"},
-		{"rate limited", simulator.Fault{RateLimitRate: 1, RetryAfter: 7 * time.Second}, http.StatusTooManyRequests, audit.OutcomeFailed, "Synerise asked to wait 7 seconds before trying again"},
+		{"rate limited", simulator.Fault{RateLimitRate: 1, RetryAfter: 2 * time.Second}, http.StatusTooManyRequests, audit.OutcomeFailed, "Synerise asked to wait 2 seconds before trying again"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -572,10 +572,15 @@ func TestSettingsSyneriseFailureMidSave(t *testing.T) {
 			if !ok || ev.IntentSeq == 0 || ev.Outcome != tt.outcome || ev.UpstreamError == "" {
 				t.Fatalf("outcome %+v, want %s", ev, tt.outcome)
 			}
-			// Nothing was written, so the admin can confirm again once Synerise is back.
+			// Nothing was written, so the admin can confirm again once Synerise allows it:
+			// not before the Retry-After has passed (nothing is sent), and then it saves.
 			e.sim.ClearFaults()
 			if tt.outcome == audit.OutcomeFailed && tt.status == http.StatusTooManyRequests {
 				again := submission(t, page, "/settings")
+				if res := b.post("/settings", again); res.StatusCode != http.StatusTooManyRequests || e.sim.RequestCount("settings.set") != 1 {
+					t.Fatalf("retry within the wait: %d, %d writes sent; want 429 and still 1", res.StatusCode, e.sim.RequestCount("settings.set"))
+				}
+				time.Sleep(2 * time.Second)
 				if res := b.post("/settings", again); res.StatusCode != http.StatusSeeOther {
 					t.Fatalf("retry after busy: %d %s", res.StatusCode, body(res))
 				}

@@ -366,9 +366,19 @@ func TestRetryAfterIsHonouredAndTold(t *testing.T) {
 	if n := e.sim.RequestCount(simulator.RouteProfileGet); n != 1 {
 		t.Fatalf("%d reads, want 1: Synerise asked for 30 s", n)
 	}
+	// Another operator request for the same customer within the 30 s is not sent at all.
+	e.sim.ClearFaults()
+	res = b.get("/customers/" + annaID)
+	page = body(res)
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "Synerise is busy") || !strings.Contains(page, "Synerise asked to wait") {
+		t.Fatalf("second view within the wait: %d\n%s", res.StatusCode, page)
+	}
+	if n := e.sim.RequestCount(simulator.RouteProfileGet); n != 1 {
+		t.Fatalf("%d reads, want still 1: the same request went out again before Retry-After allowed", n)
+	}
 
 	e.sim.SetFault(simulator.RouteProfileGet, simulator.Fault{ErrorRate: 1, ErrorStatus: 503})
-	page = body(b.get("/customers/" + annaID))
+	page = body(b.get("/customers/" + zoeID))
 	if !strings.Contains(page, "Synerise is unavailable") || strings.Contains(page, "busy") {
 		t.Fatalf("503 without Retry-After:\n%s", page)
 	}

@@ -18,7 +18,9 @@
 //     after a short jittered pause, on 429, 502, 503, 504 and connection errors. Retry-After
 //     is a promise: the retry never goes out sooner, and when it asks for more than an
 //     interactive request can wait (WithMaxRetryWait, default 2s) there is no retry and the
-//     *RateLimitError carries RetryAfter at once. 429 is rate limiting; 502/503/504 with
+//     *RateLimitError carries RetryAfter at once. Until that time the same request
+//     (method, path, query) is not sent again by any caller: it fails at once with the time
+//     left (backpressure.go). 429 is rate limiting; 502/503/504 with
 //     Retry-After are "busy" (both *RateLimitError, IsRateLimited); 502/503/504 without it
 //     are "unavailable" (IsUnavailable).
 //   - Writes are never retried (the token replay aside) and outlive their caller: once sent
@@ -294,7 +296,7 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	}
 	c.breaker = newBreaker(c.breakerMax, c.breakerPause, c.clock)
 	c.plainRT = &retryTransport{
-		next:     &breakerTransport{next: c.base, breaker: c.breaker},
+		next:     &backPressureTransport{next: &breakerTransport{next: c.base, breaker: c.breaker}, clock: c.clock},
 		attempts: c.retryMax, base: c.retryBase, cap: c.retryCap, maxWait: c.retryWait, clock: c.clock,
 	}
 	c.tokens = &tokenSource{clock: c.clock, timeout: c.timeout, login: c.login, refresh: c.refresh}

@@ -32,8 +32,15 @@ func (c *simClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// Sleep returns at once: backoff waits are not what these tests are about.
-func (c *simClock) Sleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
+// Sleep returns at once but moves the clock on, as a real wait would: backoff waits are
+// not what these tests are about, but the time they stand for is (Retry-After).
+func (c *simClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.Advance(d)
+	return nil
+}
 
 type simEnv struct {
 	url   string

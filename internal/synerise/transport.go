@@ -13,7 +13,7 @@ import (
 
 // The chain every API call goes through, outermost first:
 //
-//	deadlineTransport → authTransport → retryTransport → breakerTransport → base
+//	deadlineTransport → authTransport → retryTransport → backPressureTransport → breakerTransport → base
 //
 // Login and refresh skip the first two (they carry no workspace token and have their own
 // deadline). A write leaves the caller's cancellation behind in authTransport, just before
@@ -215,7 +215,7 @@ func (t *retryTransport) backoff(attempt int) time.Duration {
 func retryable(resp *http.Response, err error) bool {
 	if err != nil {
 		return !errors.Is(err, ErrCircuitOpen) && !errors.Is(err, context.Canceled) &&
-			!errors.Is(err, context.DeadlineExceeded)
+			!errors.Is(err, context.DeadlineExceeded) && !isWaitRefusal(err)
 	}
 	return resp.StatusCode == http.StatusTooManyRequests || isGatewayStatus(resp.StatusCode)
 }

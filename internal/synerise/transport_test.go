@@ -550,3 +550,41 @@ func TestDetachedWriteKeepsTheClientDeadline(t *testing.T) {
 		t.Errorf("err %v after %v; want a timeout at the client deadline", err, time.Since(start))
 	}
 }
+
+// Retry-After is a promise across calls too: asked to wait 30 s, the client does not send
+// the same request again before then — a second call fails at once, saying how long is
+// left — and sends it again once the time has passed. Other requests are not held back.
+func TestRetryAfterHoldsBackTheSameRequest(t *testing.T) {
+	u := newUpstream(t)
+	var hits, others atomic.Int32
+	u.handle("GET /v4/clients/1", func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 1 {
+			w.Header().Set("Retry-After", "30")
+			writeJSON(w, 503, map[string]any{"error": "Service Unavailable", "status": 503})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"clientId": 1})
+	})
+	u.handle("GET /v4/clients/2", func(w http.ResponseWriter, r *http.Request) {
+		others.Add(1)
+		writeJSON(w, 200, map[string]any{"clientId": 2})
+	})
+	c := newTestClient(t, u)
+	ctx := context.Background()
+	if _, err := c.Profiles.Get(ctx, 1); !IsRateLimited(err) {
+		t.Fatalf("first call: %v", err)
+	}
+	u.clock.Advance(10 * time.Second)
+	_, err := c.Profiles.Get(ctx, 1)
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter != 20*time.Second || rl.StatusCode != 503 || hits.Load() != 1 {
+		t.Fatalf("call within the wait: err %v, %d requests; want a refusal with 20 s left and no request", err, hits.Load())
+	}
+	if _, err := c.Profiles.Get(ctx, 2); err != nil || others.Load() != 1 {
+		t.Fatalf("another request was held back: %v", err)
+	}
+	u.clock.Advance(20 * time.Second)
+	if _, err := c.Profiles.Get(ctx, 1); err != nil || hits.Load() != 2 {
+		t.Fatalf("after the wait: err %v, %d requests", err, hits.Load())
+	}
+}
