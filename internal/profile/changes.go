@@ -37,6 +37,9 @@ func words(path string, v any) string {
 	if f, ok := Lookup(path); ok {
 		return f.Words(v)
 	}
+	if raw, ok := v.(json.RawMessage); ok {
+		return AttributeWords(raw)
+	}
 	return valueWords(v)
 }
 
@@ -112,7 +115,9 @@ func storedAttributeChange(loaded Info, row AttributeRow, r Rules) (ch Change, p
 	if !existed {
 		return Change{}, "Attribute " + row.Orig + " is not editable here.", false
 	}
-	ch = Change{Path: attributePrefix + row.Orig, Label: "Attribute " + row.Orig, Before: attributeValue(raw)}
+	// The stored value as Synerise sent it: exact in the audit record (a large number
+	// stays exact) and put in words as the customer page does.
+	ch = Change{Path: attributePrefix + row.Orig, Label: "Attribute " + row.Orig, Before: json.RawMessage(raw)}
 	switch {
 	case !attributeEdited(raw, row):
 		// What the form showed came back: nothing to send, whatever the value's type.

@@ -282,19 +282,19 @@ func TestDiff(t *testing.T) {
 			v.Set(AttributeField(row(v, "vip"), "value"), "false")
 			v.Set(AttributeField(row(v, "tier"), "value"), "")
 		}, []Change{
-			{Path: "attributes.tier", Label: "Attribute tier", Before: "gold", After: ""},
-			{Path: "attributes.vip", Label: "Attribute vip", Before: true, After: false},
-			{Path: "attributes.visits", Label: "Attribute visits", Before: float64(42), After: json.Number("43")},
+			{Path: "attributes.tier", Label: "Attribute tier", Before: json.RawMessage(`"gold"`), After: ""},
+			{Path: "attributes.vip", Label: "Attribute vip", Before: json.RawMessage(`true`), After: false},
+			{Path: "attributes.visits", Label: "Attribute visits", Before: json.RawMessage(`42`), After: json.Number("43")},
 		}, map[string]string{}},
 		{"a number that is no longer one is text", func(v url.Values) { v.Set(AttributeField(row(v, "visits"), "value"), "many") },
-			[]Change{{Path: "attributes.visits", Label: "Attribute visits", Before: float64(42), After: "many"}}, map[string]string{}},
+			[]Change{{Path: "attributes.visits", Label: "Attribute visits", Before: json.RawMessage(`42`), After: "many"}}, map[string]string{}},
 		{"null and empty text shown as empty stay as they are", func(url.Values) {}, nil, map[string]string{}},
 		{"null given a value", func(v url.Values) { v.Set(AttributeField(row(v, "note"), "value"), "hi") },
-			[]Change{{Path: "attributes.note", Label: "Attribute note", After: "hi"}}, map[string]string{}},
+			[]Change{{Path: "attributes.note", Label: "Attribute note", Before: json.RawMessage(`null`), After: "hi"}}, map[string]string{}},
 		{"a list changes only by Remove", func(v url.Values) {
 			v.Set(AttributeField(row(v, "list"), "value"), "edited")
 			v.Set(AttributeField(row(v, "tier"), "remove"), "on")
-		}, []Change{{Path: "attributes.tier", Label: "Attribute tier", Before: "gold", Remove: true}}, map[string]string{}},
+		}, []Change{{Path: "attributes.tier", Label: "Attribute tier", Before: json.RawMessage(`"gold"`), Remove: true}}, map[string]string{}},
 		{"new attribute", func(v url.Values) {
 			v.Set(AttributeField("6", "key"), "size")
 			v.Set(AttributeField("6", "value"), "M")
@@ -423,6 +423,36 @@ func TestUnsetFieldReadsAsNothing(t *testing.T) {
 		}
 		if got := f.Words(nil); got != "(empty)" {
 			t.Errorf("%s: a cleared value in a change reads %q", f.Name, got)
+		}
+	}
+}
+
+// A stored attribute's value before a change is kept as Synerise sent it: a null reads
+// "(null)" as on the customer page, and a large number stays exact in the audit record.
+func TestAttributeBeforeIsKeptAsSent(t *testing.T) {
+	loaded := Info{Fields: map[string]string{}, Agreements: map[string]bool{}, Attributes: map[string]json.RawMessage{
+		"lastStore": json.RawMessage(`null`), "points": json.RawMessage(`12345678901234567890`)}}
+	f := FormOf(loaded)
+	for i := range f.Attributes {
+		switch f.Attributes[i].Orig {
+		case "lastStore":
+			f.Attributes[i].Value = "Gdynia"
+		case "points":
+			f.Attributes[i].Value = "12345678901234567891"
+		}
+	}
+	changes, problems := Diff(loaded, f, Rules{Now: time.Now(), Text: func(string, int) string { return "" }})
+	if len(problems) > 0 || len(changes) != 2 {
+		t.Fatalf("changes %v problems %v", changes, problems)
+	}
+	before, _ := AuditValues(changes)
+	b, _ := json.Marshal(before)
+	if !strings.Contains(string(b), `"attributes.points":12345678901234567890`) || !strings.Contains(string(b), `"attributes.lastStore":null`) {
+		t.Fatalf("audit before %s", b)
+	}
+	for _, ch := range changes {
+		if ch.Path == "attributes.lastStore" && ch.BeforeWords() != "(null)" {
+			t.Fatalf("null before reads %q", ch.BeforeWords())
 		}
 	}
 }
