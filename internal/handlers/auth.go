@@ -104,7 +104,7 @@ func (h *Handler) recordSignInRefused(ctx context.Context, attempt audit.Event, 
 	if lockedNow {
 		lock := attempt
 		lock.Action = audit.ActionLockout
-		lock.Detail = audit.DetailJSON(map[string]any{"failures": operators.MaxFailures, "minutes": int(operators.LockDuration.Minutes())})
+		lock.Detail = lockoutDetail()
 		if _, err := h.Audit.Append(ctx, lock); err != nil {
 			return errAuditUnavailable
 		}
@@ -158,18 +158,32 @@ func (h *Handler) checkSignIn(ctx context.Context, email, pw string, now time.Ti
 		password.Verify(pw, h.dummyHash)
 		return op, "operator disabled", false, nil
 	}
+	reason, lockedNow, err = h.verifyPassword(ctx, op, pw, now)
+	return op, reason, lockedNow, err
+}
+
+// verifyPassword checks op's password, counting the attempt against the lockout before
+// the slow hash (a locked operator's attempt costs a hash too, of the dummy). reason is
+// "operator locked", "wrong password" or empty when the password was right; lockedNow
+// reports a wrong password that locked the account.
+func (h *Handler) verifyPassword(ctx context.Context, op operators.Operator, pw string, now time.Time) (reason string, lockedNow bool, err error) {
 	attempt, reserved, err := h.Operators.ReserveSignIn(ctx, op.ID, now)
 	if err != nil {
-		return op, "", false, err
+		return "", false, err
 	}
 	if !reserved {
 		password.Verify(pw, h.dummyHash)
-		return op, "operator locked", false, nil
+		return "operator locked", false, nil
 	}
 	if !password.Verify(pw, op.PasswordHash) {
-		return op, "wrong password", attempt >= operators.MaxFailures, nil
+		return "wrong password", attempt >= operators.MaxFailures, nil
 	}
-	return op, "", false, nil
+	return "", false, nil
+}
+
+// lockoutDetail is the Detail of an auth.lockout event.
+func lockoutDetail() []byte {
+	return audit.DetailJSON(map[string]any{"failures": operators.MaxFailures, "minutes": int(operators.LockDuration.Minutes())})
 }
 
 func (h *Handler) handleLogout(c echo.Context) error {

@@ -31,12 +31,21 @@ func (h *Handler) actionPage(c echo.Context, status int, title string, v templat
 // readReason checks the required reason of a change.
 func readReason(c echo.Context, errs templates.FieldErrors) string {
 	reason := strings.TrimSpace(c.FormValue("reason"))
-	if msg := checkMultiline(reason, maxReasonLength); msg != "" {
-		errs["reason"] = "The reason " + msg + "."
-	} else if reason == "" {
-		errs["reason"] = "Give a reason: free text or a ticket reference."
+	if msg := checkReason(reason); msg != "" {
+		errs["reason"] = msg
 	}
 	return reason
+}
+
+// checkReason explains what is wrong with the required reason of a customer change.
+func checkReason(reason string) string {
+	if msg := checkMultiline(reason, maxReasonLength); msg != "" {
+		return "The reason " + msg + "."
+	}
+	if reason == "" {
+		return "Give a reason: free text or a ticket reference."
+	}
+	return ""
 }
 
 func passwordResetTitle(p *synerise.Profile) string { return "Password reset for " + customerName(p) }
@@ -44,7 +53,7 @@ func passwordResetTitle(p *synerise.Profile) string { return "Password reset for
 func (h *Handler) passwordResetView(ctx context.Context, p *synerise.Profile) templates.CustomerAction {
 	v := templates.CustomerAction{Details: h.details(ctx, p), Email: p.Email, Kind: actionPasswordReset,
 		Action: customerPath(p.ClientID) + "/password-reset", Nonce: newToken()}
-	if _, known := p.EmailConfirmed(); !known || p.Anonymous || p.Email == "" {
+	if !hasPasswordAccount(p) {
 		v.Unavailable = "This customer has no password account, so there is no password to reset."
 	}
 	return v

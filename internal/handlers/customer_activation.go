@@ -20,9 +20,9 @@ func activationTitle(p *synerise.Profile) string { return "Resend activation for
 func (h *Handler) activationView(ctx context.Context, p *synerise.Profile) (templates.CustomerAction, error) {
 	v := templates.CustomerAction{Email: p.Email,
 		Action: customerPath(p.ClientID) + "/activation", Nonce: newToken()}
-	confirmed, known := p.EmailConfirmed()
+	confirmed, _ := p.EmailConfirmed()
 	switch {
-	case p.Anonymous || p.Email == "" || !known:
+	case !hasPasswordAccount(p):
 		v.Details = h.details(ctx, p)
 		v.Kind, v.Unavailable = "none", "This customer has no password account, so there is no activation to resend."
 		return v, nil

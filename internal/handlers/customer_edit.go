@@ -96,10 +96,8 @@ func (h *Handler) handleCustomerUpdate(c echo.Context) error {
 // checkEdit is the changes of the form and what is wrong with it, the reason included.
 func (h *Handler) checkEdit(current profile.Info, f editForm) ([]profile.Change, templates.FieldErrors) {
 	changes, problems := profile.Diff(current, f.Form, h.profileRules())
-	if msg := checkMultiline(f.reason, maxReasonLength); msg != "" {
-		problems["reason"] = "The reason " + msg + "."
-	} else if f.reason == "" {
-		problems["reason"] = "Give a reason: free text or a ticket reference."
+	if msg := checkReason(f.reason); msg != "" {
+		problems["reason"] = msg
 	}
 	return changes, problems
 }

@@ -141,10 +141,9 @@ func (h *Handler) handleCustomer(c echo.Context) error {
 	reg := <-regc
 	entries := append([]audit.TimelineEntry{{Seq: view.Seq, Time: view.Time, Actor: view.Actor,
 		Action: view.Action, Reason: view.Reason, Outcome: view.Outcome}}, hist.entries...)
-	_, known := p.EmailConfirmed()
 	v := templates.CustomerPage{
 		Details:             customerDetails(p, reg),
-		CanResetPassword:    known && !p.Anonymous && p.Email != "",
+		CanResetPassword:    hasPasswordAccount(p),
 		CanResendActivation: canResendActivation(p, reg),
 		Timeline:            timelineView(entries),
 	}
@@ -169,8 +168,7 @@ func sameOriginNavigation(r *http.Request) bool {
 func (h *Handler) recordFailedAttempt(c echo.Context, action audit.Action, target audit.Target, reason string, err error) error {
 	// The reason comes straight from the form: it is recorded only if it would have been
 	// accepted (length, control and direction-control characters), like any other reason.
-	reason = strings.TrimSpace(reason)
-	if checkMultiline(reason, maxReasonLength) != "" {
+	if reason = strings.TrimSpace(reason); checkReason(reason) != "" {
 		reason = ""
 	}
 	ev := h.event(c, action, target)

@@ -159,12 +159,7 @@ func (h *Handler) authorize(r Route) echo.MiddlewareFunc {
 				return h.toSignIn(c)
 			}
 			if !r.Allows(op.Role) {
-				e := h.event(c, audit.ActionAccessDenied, audit.Target{Type: "route", ID: r.Method + " " + r.Path})
-				e.Outcome = audit.OutcomeDenied
-				e.Detail = audit.DetailJSON(map[string]string{"path": c.Request().URL.Path})
-				if _, err := h.Audit.Append(c.Request().Context(), e); err != nil {
-					h.Logger.Error("audit denied access", "err", err, "request_id", requestID(c))
-				}
+				h.recordDenied(c, r, "")
 				return errForbidden
 			}
 			return next(c)
@@ -254,4 +249,19 @@ func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
 		}
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// recordDenied writes the audit row of a request refused on route r; why, when not empty,
+// says why beyond the role.
+func (h *Handler) recordDenied(c echo.Context, r Route, why string) {
+	e := h.event(c, audit.ActionAccessDenied, audit.Target{Type: "route", ID: r.Method + " " + r.Path})
+	e.Outcome = audit.OutcomeDenied
+	detail := map[string]string{"path": c.Request().URL.Path}
+	if why != "" {
+		detail["reason"] = why
+	}
+	e.Detail = audit.DetailJSON(detail)
+	if _, err := h.Audit.Append(c.Request().Context(), e); err != nil {
+		h.Logger.Error("audit denied access", "err", err, "request_id", requestID(c))
+	}
 }

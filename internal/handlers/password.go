@@ -38,12 +38,7 @@ func (h *Handler) requirePasswordChange(r Route) echo.MiddlewareFunc {
 				return next(c)
 			}
 			if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
-				e := h.event(c, audit.ActionAccessDenied, audit.Target{Type: "route", ID: r.Method + " " + r.Path})
-				e.Outcome = audit.OutcomeDenied
-				e.Detail = audit.DetailJSON(map[string]string{"path": c.Request().URL.Path, "reason": "password change required"})
-				if _, err := h.Audit.Append(c.Request().Context(), e); err != nil {
-					h.Logger.Error("audit denied access", "err", err, "request_id", requestID(c))
-				}
+				h.recordDenied(c, r, "password change required")
 			}
 			if isHTMX(c) {
 				c.Response().Header().Set("HX-Redirect", passwordPath)
@@ -93,20 +88,16 @@ func (h *Handler) handlePasswordChange(c echo.Context) error {
 		return err
 	}
 	now := h.Now()
-	attempt, reserved, err := h.Operators.ReserveSignIn(ctx, op.ID, now)
-	if err != nil {
+	switch reason, lockedNow, err := h.verifyPassword(ctx, op, current, now); {
+	case err != nil:
 		return err
-	}
-	if !reserved {
-		password.Verify(current, h.dummyHash)
-		return refuse("operator locked", templates.FieldErrors{"current_password": "Too many wrong passwords: your account is paused for " +
+	case reason == "operator locked":
+		return refuse(reason, templates.FieldErrors{"current_password": "Too many wrong passwords: your account is paused for " +
 			strconv.Itoa(int(operators.LockDuration.Minutes())) + " minutes. Try again later, or ask an admin."})
-	}
-	if !password.Verify(current, op.PasswordHash) {
-		if attempt >= operators.MaxFailures {
+	case reason != "":
+		if lockedNow {
 			lock := h.event(c, audit.ActionLockout, target)
-			lock.Outcome = audit.OutcomeFailed
-			lock.Detail = audit.DetailJSON(map[string]any{"failures": operators.MaxFailures, "minutes": int(operators.LockDuration.Minutes())})
+			lock.Outcome, lock.Detail = audit.OutcomeFailed, lockoutDetail()
 			if _, err := h.Audit.Append(ctx, lock); err != nil {
 				return errAuditUnavailable
 			}

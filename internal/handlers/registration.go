@@ -134,8 +134,15 @@ func activationState(p *synerise.Profile, reg registration) templates.CustomerSt
 	return templates.CustomerState{Text: "Registration type " + reg.kind + " (not known to this console): snrs_email_confirmed is " + flag, Class: "badge-neutral"}
 }
 
+// hasPasswordAccount reports whether the customer registered an account (a password and
+// an e-mail address): the password reset and the activation resend apply only then.
+func hasPasswordAccount(p *synerise.Profile) bool {
+	_, known := p.EmailConfirmed()
+	return known && !p.Anonymous && p.Email != ""
+}
+
 // canResendActivation reports whether an activation resend applies to the customer.
 func canResendActivation(p *synerise.Profile, reg registration) bool {
-	confirmed, known := p.EmailConfirmed()
-	return known && !confirmed && !p.Anonymous && p.Email != "" && reg.activates()
+	confirmed, _ := p.EmailConfirmed()
+	return hasPasswordAccount(p) && !confirmed && reg.activates()
 }
