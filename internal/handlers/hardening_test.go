@@ -427,11 +427,12 @@ func TestDirectionControlCharactersAreShownEscaped(t *testing.T) {
 	if res := b.login(op.Email, testPassword); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-in: %d", res.StatusCode)
 	}
-	if _, err := e.audit.Append(context.Background(), audit.Event{
+	planted, err := e.audit.Append(context.Background(), audit.Event{
 		Actor: audit.Actor{OperatorID: op.ID, Email: op.Email, Role: "admin"}, Action: audit.ActionCustomerView,
 		Target: audit.Target{Type: "customer", ID: annaID, Label: "x\u202Dy"}, Outcome: audit.OutcomeSucceeded,
 		Reason: "approved\u202E by CISO",
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	invisible := regexp.MustCompile("[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]")
@@ -440,6 +441,7 @@ func TestDirectionControlCharactersAreShownEscaped(t *testing.T) {
 		"/customers/" + annaID: {"Anna⟦U+202E⟧gnp.exe", "Ł⟦U+2066⟧ódź⟦U+2069⟧", "paid⟦U+200F⟧not", "approved⟦U+202E⟧ by CISO"},
 		"/audit":               {"approved⟦U+202E⟧ by CISO", "x⟦U+202D⟧y"},
 		"/operators":           {"Eve⟦U+202E⟧evil"},
+		"/audit/" + strconv.FormatInt(planted.Seq, 10): {"approved⟦U+202E⟧ by CISO", "x⟦U+202D⟧y"},
 	} {
 		res := b.get(path)
 		page := body(res)
