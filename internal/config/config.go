@@ -58,6 +58,8 @@ type Config struct {
 	MetricsAddr string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// Identity is how operators sign in: single sign-on, second factors, step-up.
+	Identity Identity
 }
 
 // LocalDatabase reports whether the console runs its own PostgreSQL cluster.
@@ -73,7 +75,7 @@ type Variable struct {
 
 // Variables lists every variable Load reads.
 func Variables() []Variable {
-	return []Variable{
+	return append([]Variable{
 		{"CONSOLE_ADDR", "127.0.0.1:8080", "listen address of the web console"},
 		{"DATABASE_URL", "(unset: private cluster under CONSOLE_DATA_DIR/postgres)", "PostgreSQL connection string"},
 		{"CONSOLE_MIGRATE_DATABASE_URL", "(unset: DATABASE_URL's role migrates and owns the tables; a warning says it can rewrite the audit log)", "PostgreSQL connection string of the owner role that runs migrations; needs DATABASE_URL, whose role then only serves"},
@@ -91,7 +93,7 @@ func Variables() []Variable {
 		{"CONSOLE_METRICS_TOKEN", "(unset)", "bearer token that unlocks /metrics on the public listener"},
 		{"CONSOLE_METRICS_ADDR", "(unset)", "separate listen address for /metrics"},
 		{"CONSOLE_LOG_LEVEL", "info", "debug, info, warn or error"},
-	}
+	}, identityVariables()...)
 }
 
 // Load reads the configuration through getenv and validates it. Every problem is
@@ -121,6 +123,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SecureCookies = r.secureCookies()
 	c.TrustedProxies = r.trustedProxies()
 	r.checkSynerise(c)
+	c.Identity = r.identity(c)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -27,7 +27,7 @@ func (h *Handler) handleLoginForm(c echo.Context) error {
 	if currentOperator(c) != nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	f := templates.Login{Sandbox: h.Sandbox, Next: safeNext(c.QueryParam("next"))}
+	f := h.loginForm(c)
 	switch {
 	case c.QueryParam("signed_out") == "1":
 		f.Notice = "You have signed out."
@@ -41,7 +41,8 @@ func (h *Handler) handleLogin(c echo.Context) error {
 	ctx := c.Request().Context()
 	email := strings.TrimSpace(c.FormValue("email"))
 	pw := c.FormValue("password")
-	form := templates.Login{Email: email, Sandbox: h.Sandbox, Next: safeNext(c.QueryParam("next"))}
+	form := h.loginForm(c)
+	form.Email = email
 	fail := func(status int, msg string) error {
 		form.Error = msg
 		return render(c, status, templates.LoginPage(h.page(c, "Sign in"), form))
@@ -81,13 +82,20 @@ func (h *Handler) handleLogin(c echo.Context) error {
 		}
 		return fail(http.StatusUnauthorized, signInFailed)
 	}
-	if err := h.startSession(c, op, now); err != nil {
-		return err
+	return h.passwordSignedIn(c, op, safeNext(c.QueryParam("next")))
+}
+
+// loginForm is the sign-in page's form for this request: the ways to sign in that are
+// on, and where to go afterwards.
+func (h *Handler) loginForm(c echo.Context) templates.Login {
+	f := templates.Login{Sandbox: h.Sandbox, Next: safeNext(c.QueryParam("next")), BreakGlassOnly: h.Identity.LocalSignInOff}
+	if h.SSO != nil {
+		f.SSOName = h.SSO.Name()
 	}
-	if op.MustChangePassword {
-		return c.Redirect(http.StatusSeeOther, passwordPath)
+	if h.Passkeys != nil {
+		f.Passkeys = h.Passkeys.AnyRegistered(c.Request().Context())
 	}
-	return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	return f
 }
 
 // recordSignInRefused writes the refused attempt to the audit log, naming the operator
@@ -112,9 +120,10 @@ func (h *Handler) recordSignInRefused(ctx context.Context, attempt audit.Event, 
 	return nil
 }
 
-// startSession signs op in: a fresh session (a new id, nothing of the anonymous one
-// kept), the sign-in in the audit log, and the operator's failures cleared.
-func (h *Handler) startSession(c echo.Context, op operators.Operator, now time.Time) error {
+// startSession signs op in by m: a fresh session (a new id, nothing of the anonymous one
+// kept) that knows how, the sign-in in the audit log, and the operator's failures
+// cleared. enrol keeps the operator on second-factor enrolment until they have one.
+func (h *Handler) startSession(c echo.Context, op operators.Operator, m authMethod, enrol bool, now time.Time) error {
 	ctx := c.Request().Context()
 	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
 	if err != nil {
@@ -125,12 +134,25 @@ func (h *Handler) startSession(c echo.Context, op operators.Operator, now time.T
 	}
 	sess.Values[session.OperatorKey] = op.ID
 	sess.Values["role"] = string(op.Role)
+	sess.Values[session.MethodKey] = m.Kind
+	sess.Values[session.ClientIPKey] = c.RealIP()
+	sess.Values[session.UserAgentKey] = c.Request().UserAgent()
+	if m.Factor != "" {
+		sess.Values[session.FactorAtKey] = now.Unix()
+	}
+	if !m.AuthTime.IsZero() {
+		sess.Values[session.AuthTimeKey] = m.AuthTime.Unix()
+	}
+	if m.Kind == methodSSO {
+		sess.Values[session.GroupsKey] = m.Groups
+	}
+	if enrol {
+		sess.Values[session.EnrolKey] = true
+	}
 	c.Set(ctxOperator, &op)
 	ok := h.event(c, audit.ActionSignIn, audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email})
 	ok.Outcome = audit.OutcomeSucceeded
-	if op.MustChangePassword {
-		ok.Detail = audit.DetailJSON(map[string]any{"must_change_password": true})
-	}
+	ok.Detail = signInDetail(op, m, enrol)
 	if _, err := h.Audit.Append(ctx, ok); err != nil {
 		return errAuditUnavailable
 	}
@@ -157,6 +179,14 @@ func (h *Handler) checkSignIn(ctx context.Context, email, pw string, now time.Ti
 	if op.Disabled {
 		password.Verify(pw, h.dummyHash)
 		return op, "operator disabled", false, nil
+	}
+	if h.Identity.LocalSignInOff && !op.BreakGlass {
+		password.Verify(pw, h.dummyHash)
+		return op, "password sign-in off (not break-glass)", false, nil
+	}
+	if op.PasswordHash == "" {
+		password.Verify(pw, h.dummyHash)
+		return op, "no password (single sign-on operator)", false, nil
 	}
 	reason, lockedNow, err = h.verifyPassword(ctx, op, pw, now)
 	return op, reason, lockedNow, err

@@ -26,7 +26,7 @@ func (h *Handler) customerRoutes() []Route {
 		{Method: http.MethodPost, Path: "/customers/search", Roles: support, handle: h.handleCustomerSearch},
 		{Method: http.MethodGet, Path: "/customers/:id", Roles: support, handle: h.handleCustomer},
 		{Method: http.MethodGet, Path: "/customers/:id/edit", Roles: support, handle: h.handleCustomerEditForm},
-		{Method: http.MethodPost, Path: "/customers/:id", Roles: support, handle: h.handleCustomerUpdate},
+		{Method: http.MethodPost, Path: "/customers/:id", Roles: support, StepUp: true, handle: h.handleCustomerUpdate},
 		{Method: http.MethodGet, Path: "/customers/:id/password-reset", Roles: support, handle: h.handlePasswordResetForm},
 		{Method: http.MethodPost, Path: "/customers/:id/password-reset", Roles: support, handle: h.handlePasswordReset},
 		{Method: http.MethodGet, Path: "/customers/:id/activation", Roles: support, handle: h.handleActivationForm},

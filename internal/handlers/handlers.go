@@ -178,6 +178,17 @@ type Deps struct {
 	MaxInFlight int
 	QueueWait   time.Duration
 	Now         func() time.Time
+
+	// Identity is how operators must prove who they are.
+	Identity IdentityPolicy
+	// SSO is the OpenID provider; nil when single sign-on is off.
+	SSO ssoProvider
+	// TOTP keeps operators' authenticator-app secrets and recovery codes.
+	TOTP totpFactors
+	// Passkeys keeps operators' passkeys and runs the WebAuthn ceremonies.
+	Passkeys passkeyService
+	// SessionList lists and ends an operator's sessions.
+	SessionList sessionList
 }
 
 // Handler serves the console.

@@ -16,6 +16,8 @@ type Route struct {
 	Path   string
 	Public bool
 	Roles  []operators.Role
+	// StepUp routes need a second factor proved within the step-up window.
+	StepUp bool
 	handle echo.HandlerFunc
 }
 
@@ -46,11 +48,15 @@ func (h *Handler) Routes() []Route {
 
 		{Method: http.MethodGet, Path: "/operators", Roles: adminOnly, handle: h.handleOperators},
 		{Method: http.MethodPost, Path: "/operators", Roles: adminOnly, handle: h.handleOperatorCreate},
-		{Method: http.MethodPost, Path: "/operators/:id/role", Roles: adminOnly, handle: h.handleOperatorRole},
+		{Method: http.MethodPost, Path: "/operators/:id/role", Roles: adminOnly, StepUp: true, handle: h.handleOperatorRole},
 		{Method: http.MethodPost, Path: "/operators/:id/disabled", Roles: adminOnly, handle: h.handleOperatorDisabled},
-		{Method: http.MethodPost, Path: "/operators/:id/password", Roles: adminOnly, handle: h.handleOperatorPasswordReset},
+		{Method: http.MethodPost, Path: "/operators/:id/password", Roles: adminOnly, StepUp: true, handle: h.handleOperatorPasswordReset},
 	}
 	routes = append(routes, h.passwordRoutes()...)
+	routes = append(routes, h.ssoRoutes()...)
+	routes = append(routes, h.mfaRoutes()...)
+	routes = append(routes, h.passkeyRoutes()...)
+	routes = append(routes, h.sessionRoutes()...)
 	routes = append(routes, h.customerRoutes()...)
 	routes = append(routes, h.settingsRoutes()...)
 	routes = append(routes, h.auditRoutes()...)
@@ -83,7 +89,8 @@ func (h *Handler) Echo() *echo.Echo {
 	e.IPExtractor = ipExtractor(h.TrustedProxies)
 	e.Use(h.middleware()...)
 	for _, r := range h.Routes() {
-		e.Add(r.Method, r.Path, r.handle, h.requirePasswordChange(r), h.authorize(r))
+		e.Add(r.Method, r.Path, r.handle, h.requirePasswordChange(r), h.requireEnrolment(r), h.authorize(r),
+			h.requireCurrentRole(r), h.requireStepUp(r))
 	}
 	return e
 }

@@ -28,9 +28,9 @@ func (h *Handler) settingsRoutes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/settings", Roles: adminOnly, handle: h.handleSettings},
 		{Method: http.MethodPost, Path: "/settings/preview", Roles: adminOnly, handle: h.handleSettingsPreview},
-		{Method: http.MethodPost, Path: "/settings", Roles: adminOnly, handle: h.handleSettingsSave},
+		{Method: http.MethodPost, Path: "/settings", Roles: adminOnly, StepUp: true, handle: h.handleSettingsSave},
 		{Method: http.MethodGet, Path: "/settings/history", Roles: adminOnly, handle: h.handleSettingsHistory},
-		{Method: http.MethodPost, Path: "/settings/history/:seq/restore", Roles: adminOnly, handle: h.handleSettingsRestore},
+		{Method: http.MethodPost, Path: "/settings/history/:seq/restore", Roles: adminOnly, StepUp: true, handle: h.handleSettingsRestore},
 	}
 }
 

@@ -66,6 +66,13 @@ type Operator struct {
 	// new operator's, an admin's reset): it then opens only the form that changes it.
 	MustChangePassword bool       `db:"must_change_password"`
 	PasswordChangedAt  *time.Time `db:"password_changed_at"`
+	// SSO marks an operator who signs in through the OpenID provider: created there on
+	// first sign-in, or a password operator an admin linked. SSOSubject is the provider's
+	// "issuer|sub" once a sign-in has bound them.
+	SSO        bool    `db:"sso"`
+	SSOSubject *string `db:"sso_subject"`
+	// BreakGlass operators may sign in with a password when local sign-in is off.
+	BreakGlass bool `db:"break_glass"`
 	CreatedAt          time.Time  `db:"created_at"`
 	UpdatedAt          time.Time  `db:"updated_at"`
 }
@@ -84,7 +91,8 @@ type Store struct {
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 const columns = `id, email::text AS email, name, role, password_hash, disabled, failed_signins,
-	locked_until, last_signin_at, must_change_password, password_changed_at, created_at, updated_at`
+	locked_until, last_signin_at, must_change_password, password_changed_at, sso, sso_subject, break_glass,
+	created_at, updated_at`
 
 // Create adds an operator with an already hashed password that the operator chose
 // themselves. A password someone else set — an admin, the console — goes through

@@ -122,6 +122,9 @@ func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpoo
 		MaxInFlight: cfg.MaxInFlight,
 	}
 	StoreDeps(&deps, pool)
+	if err := identityDeps(ctx, cfg, pool, &deps, logger); err != nil {
+		return nil, err
+	}
 	if sim != nil {
 		deps.Outbox = SandboxOutbox(sim)
 	}

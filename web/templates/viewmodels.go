@@ -52,6 +52,21 @@ type Login struct {
 	Sandbox bool
 	// Next is the page on this site a successful sign-in returns to; "" or "/" is home.
 	Next string
+	// SSOName names the OpenID provider on its sign-in button; empty when single sign-on
+	// is off.
+	SSOName string
+	// Passkeys offers "Sign in with a passkey" (some operator has registered one).
+	Passkeys bool
+	// BreakGlassOnly says password sign-in is kept for break-glass operators only.
+	BreakGlassOnly bool
+}
+
+// SSOAction starts single sign-on, coming back to Next.
+func (f Login) SSOAction() string {
+	if f.Next == "" || f.Next == "/" {
+		return "/auth/oidc/start"
+	}
+	return "/auth/oidc/start?next=" + url.QueryEscape(f.Next)
 }
 
 // Action is the sign-in form's action: it carries Next to the POST, which redirects there.
