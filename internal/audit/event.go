@@ -64,6 +64,19 @@ const (
 	ActionPasswordChange Action = "auth.password_change"
 
 	ActionAccessDenied Action = "access.denied"
+	// Identity: a refused single sign-on, second factors, step-up and sessions.
+	ActionSSORefused         Action = "auth.sso_refused"
+	ActionSecondFactor       Action = "auth.second_factor"
+	ActionStepUp             Action = "auth.step_up"
+	ActionTOTPEnrol          Action = "auth.totp_enrol"
+	ActionTOTPRemove         Action = "auth.totp_remove"
+	ActionRecoveryCodes      Action = "auth.recovery_codes"
+	ActionPasskeyAdd         Action = "auth.passkey_add"
+	ActionPasskeyRemove      Action = "auth.passkey_remove"
+	ActionSessionEnd         Action = "auth.session_end"
+	ActionOperatorSessions   Action = "operator.sessions_end"
+	ActionOperatorSSO        Action = "operator.sso_link"
+	ActionOperatorBreakGlass Action = "operator.break_glass"
 
 	ActionOperatorCreate        Action = "operator.create"
 	ActionOperatorDisable       Action = "operator.disable"
@@ -103,6 +116,18 @@ var actionTable = [...]actionEntry{
 	{ActionSignOut, "Signed out"},
 	{ActionPasswordChange, "Changed their own password"},
 	{ActionAccessDenied, "Was denied access"},
+	{ActionSSORefused, "Was refused single sign-on"},
+	{ActionSecondFactor, "Gave a second factor at sign-in"},
+	{ActionStepUp, "Confirmed a risky action with a second factor"},
+	{ActionTOTPEnrol, "Set up an authenticator app"},
+	{ActionTOTPRemove, "Removed an authenticator app"},
+	{ActionRecoveryCodes, "Made new recovery codes"},
+	{ActionPasskeyAdd, "Registered a passkey"},
+	{ActionPasskeyRemove, "Removed a passkey"},
+	{ActionSessionEnd, "Ended a session"},
+	{ActionOperatorSessions, "Ended all sessions of an operator"},
+	{ActionOperatorSSO, "Changed an operator's single sign-on link"},
+	{ActionOperatorBreakGlass, "Changed an operator's break-glass access"},
 	{ActionOperatorCreate, "Created an operator"},
 	{ActionOperatorDisable, "Disabled an operator"},
 	{ActionOperatorEnable, "Enabled an operator"},

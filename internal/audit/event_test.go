@@ -15,6 +15,9 @@ func TestActionTable(t *testing.T) {
 		"customer.password_reset", "customer.activation_resend", "customer.pin_resend",
 		"settings.view", "settings.update", "audit.search", "audit.view", "audit.export",
 		"audit.verify", "audit.checkpoint",
+		"auth.sso_refused", "auth.second_factor", "auth.step_up", "auth.totp_enrol", "auth.totp_remove",
+		"auth.recovery_codes", "auth.passkey_add", "auth.passkey_remove", "auth.session_end",
+		"operator.sessions_end", "operator.sso_link", "operator.break_glass",
 	}
 	for _, a := range want {
 		if !Known(a) {
