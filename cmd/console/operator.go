@@ -13,44 +13,76 @@ import (
 	"github.com/raas-console/console/internal/password"
 )
 
-// operatorAdd adds an operator with the password read as one line from stdin. The
-// password was typed by whoever ran the command, not chosen by the operator: it opens
-// only the form that changes it.
+// newOperator is what `console operator add` was given.
+type newOperator struct {
+	email, name, role string
+	// breakGlass lets the operator sign in with a password while CONSOLE_LOCAL_SIGNIN=off.
+	breakGlass bool
+}
+
+// operatorAdd adds an operator with the password read as one line from stdin, without
+// the break-glass mark.
 func operatorAdd(ctx context.Context, ops *operators.Store, auditLog *audit.Store, actor audit.Actor,
 	email, name, roleName string, stdin io.Reader, stdout io.Writer) error {
-	if email == "" || name == "" || roleName == "" {
+	return addOperator(ctx, ops, auditLog, actor, newOperator{email: email, name: name, role: roleName}, stdin, stdout)
+}
+
+// addOperator adds an operator with the password read as one line from stdin. The
+// password was typed by whoever ran the command, not chosen by the operator: it opens
+// only the form that changes it. A break-glass operator keeps password sign-in when
+// CONSOLE_LOCAL_SIGNIN=off.
+func addOperator(ctx context.Context, ops *operators.Store, auditLog *audit.Store, actor audit.Actor,
+	n newOperator, stdin io.Reader, stdout io.Writer) error {
+	if n.email == "" || n.name == "" || n.role == "" {
 		return exitError{code: 2, msg: "console operator add: --email, --name and --role are required"}
 	}
-	role, err := operators.ParseRole(roleName)
+	role, err := operators.ParseRole(n.role)
 	if err != nil {
 		return exitError{code: 2, msg: "console operator add: " + err.Error()}
 	}
-	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read password from stdin: %w", err)
-	}
-	pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-	if err := password.NewPolicy().Check(pw, email); err != nil {
-		return exitError{code: 2, msg: "console operator add: " + err.Error()}
-	}
-	hash, err := password.Hash(pw)
+	hash, err := readPassword(stdin, n.email)
 	if err != nil {
 		return err
 	}
+	after := map[string]any{"email": n.email, "name": n.name, "role": string(role)}
+	if n.breakGlass {
+		after["break_glass"] = true
+	}
 	var op operators.Operator
 	err = performed(audit.Perform(ctx, auditLog, audit.Operation{
-		Intent: audit.Event{Actor: actor, Action: audit.ActionOperatorCreate, Target: audit.Target{Type: "operator", Label: email},
-			After: audit.DetailJSON(map[string]string{"email": email, "name": name, "role": string(role)})},
+		Intent: audit.Event{Actor: actor, Action: audit.ActionOperatorCreate, Target: audit.Target{Type: "operator", Label: n.email},
+			After: audit.DetailJSON(after)},
 		Call: func(ctx context.Context) (err error) {
-			op, err = ops.CreateWithOneTimePassword(ctx, email, name, role, hash)
+			if op, err = ops.CreateWithOneTimePassword(ctx, n.email, n.name, role, hash); err != nil || !n.breakGlass {
+				return err
+			}
+			op, err = ops.SetBreakGlass(ctx, op.ID, true)
 			return err
 		},
 	}))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "operator %s added with role %s; they must change the password at their first sign-in\n", op.Email, op.Role)
+	mark := ""
+	if op.BreakGlass {
+		mark = " (break-glass: password sign-in stays open when CONSOLE_LOCAL_SIGNIN=off)"
+	}
+	fmt.Fprintf(stdout, "operator %s added with role %s%s; they must change the password at their first sign-in\n", op.Email, op.Role, mark)
 	return nil
+}
+
+// readPassword reads the password as one line from stdin, checks it against the policy
+// and hashes it.
+func readPassword(stdin io.Reader, email string) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if err := password.NewPolicy().Check(pw, email); err != nil {
+		return "", exitError{code: 2, msg: "console operator add: " + err.Error()}
+	}
+	return password.Hash(pw)
 }
 
 // operatorDisable disables an operator and ends their sessions.

@@ -8,7 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/dbtest"
+	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
 )
 
@@ -85,5 +87,35 @@ func TestOperatorAddAndResetPasswordMustChange(t *testing.T) {
 	}
 	if _, err := console("", "operator", "reset-password", "--email", "nobody@example.com"); err == nil {
 		t.Fatal("reset-password of nobody succeeded")
+	}
+}
+
+// An operator added with --break-glass is marked so (password sign-in stays open for them
+// when CONSOLE_LOCAL_SIGNIN=off) and the audit record says so; without it nobody is.
+func TestOperatorAddBreakGlass(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	ops, auditLog := operators.NewStore(pool), audit.NewStore(pool)
+	actor := audit.Actor{Email: "console-cli", Role: "system"}
+	var out bytes.Buffer
+	const pw = "typed-By-The-Admin-1234\n"
+	n := newOperator{email: "bg@example.com", name: "Bg", role: "admin", breakGlass: true}
+	if err := addOperator(ctx, ops, auditLog, actor, n, strings.NewReader(pw), &out); err != nil || !strings.Contains(out.String(), "break-glass") {
+		t.Fatalf("add --break-glass: %v\n%s", err, out.String())
+	}
+	if op, err := ops.ByEmail(ctx, "bg@example.com"); err != nil || !op.BreakGlass || op.Role != operators.RoleAdmin {
+		t.Fatalf("break-glass operator: %+v, %v", op, err)
+	}
+	n = newOperator{email: "plain@example.com", name: "Plain", role: "support"}
+	if err := addOperator(ctx, ops, auditLog, actor, n, strings.NewReader(pw), &out); err != nil {
+		t.Fatal(err)
+	}
+	if op, _ := ops.ByEmail(ctx, "plain@example.com"); op.BreakGlass {
+		t.Fatal("an operator added without --break-glass is break-glass")
+	}
+	var marked int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'operator.create'
+		AND target_label = 'bg@example.com' AND after->>'break_glass' = 'true'`).Scan(&marked); err != nil || marked == 0 {
+		t.Fatalf("no audit row records the break-glass mark (%v)", err)
 	}
 }
