@@ -162,6 +162,7 @@ func (s *Store) Renew(r *http.Request, w http.ResponseWriter, sess *sessions.Ses
 	sess.ID = ""
 	delete(sess.Values, createdKey)
 	delete(sess.Values, operatorRowKey)
+	delete(sess.Values, refKey)
 	sess.IsNew = true
 	return s.Save(r, w, sess)
 }
@@ -190,6 +191,7 @@ const createdKey = "_created"
 func (s *Store) load(ctx context.Context, id string, sess *sessions.Session) (bool, error) {
 	var (
 		data       []byte
+		ref        int64
 		operatorID *int64
 		created    time.Time
 		lastSeen   time.Time
@@ -200,10 +202,10 @@ func (s *Store) load(ctx context.Context, id string, sess *sessions.Session) (bo
 		disabled   *bool
 		mustChange *bool
 	)
-	err := s.pool.QueryRow(ctx, `SELECT s.data, s.operator_id, s.created_at, s.last_seen_at, s.expires_at,
+	err := s.pool.QueryRow(ctx, `SELECT s.data, s.ref, s.operator_id, s.created_at, s.last_seen_at, s.expires_at,
 			o.email::text, o.name, o.role, o.disabled, o.must_change_password
 		FROM sessions s LEFT JOIN operators o ON o.id = s.operator_id
-		WHERE s.id_hash = $1`, hashID(id)).Scan(&data, &operatorID, &created, &lastSeen, &expires,
+		WHERE s.id_hash = $1`, hashID(id)).Scan(&data, &ref, &operatorID, &created, &lastSeen, &expires,
 		&email, &name, &role, &disabled, &mustChange)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
@@ -223,6 +225,7 @@ func (s *Store) load(ctx context.Context, id string, sess *sessions.Session) (bo
 		sess.Values[k] = v
 	}
 	sess.Values[createdKey] = created.UnixMicro()
+	sess.Values[refKey] = ref
 	if operatorID != nil {
 		sess.Values[OperatorKey] = *operatorID
 		if email != nil && name != nil && role != nil && disabled != nil && mustChange != nil {
@@ -241,42 +244,36 @@ func (s *Store) load(ctx context.Context, id string, sess *sessions.Session) (bo
 }
 
 func (s *Store) write(ctx context.Context, sess *sessions.Session, now time.Time) error {
-	values := map[string]any{}
-	var operatorID *int64
+	values, cols, err := splitValues(sess.Values)
+	if err != nil {
+		return err
+	}
 	created := now
-	for k, v := range sess.Values {
-		key, ok := k.(string)
-		if !ok {
-			return fmt.Errorf("session: key %v is not a string", k)
-		}
-		switch key {
-		case operatorRowKey:
-		case createdKey:
-			if us, ok := v.(int64); ok {
-				created = time.UnixMicro(us)
-			}
-		case OperatorKey:
-			id, ok := v.(int64)
-			if !ok {
-				return fmt.Errorf("session: %s must be int64, got %T", OperatorKey, v)
-			}
-			operatorID = &id
-		default:
-			values[key] = v
-		}
+	if !cols.created.IsZero() {
+		created = cols.created
 	}
 	data, err := json.Marshal(values)
 	if err != nil {
 		return fmt.Errorf("session: encode: %w", err)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO sessions (id_hash, operator_id, data, created_at, last_seen_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
+	// Where and with what the session started are written once, at sign-in: a later save
+	// (a flash, a step-up) does not carry them and must not blank them.
+	var ref int64
+	err = s.pool.QueryRow(ctx, `INSERT INTO sessions (id_hash, operator_id, data, created_at, last_seen_at, expires_at,
+			client_ip, user_agent, auth_method)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (id_hash) DO UPDATE SET operator_id = EXCLUDED.operator_id, data = EXCLUDED.data,
-			last_seen_at = EXCLUDED.last_seen_at, expires_at = EXCLUDED.expires_at`,
-		hashID(sess.ID), operatorID, data, created, now, s.expiry(created, now))
+			last_seen_at = EXCLUDED.last_seen_at, expires_at = EXCLUDED.expires_at,
+			client_ip = COALESCE(NULLIF(EXCLUDED.client_ip, ''), sessions.client_ip),
+			user_agent = COALESCE(NULLIF(EXCLUDED.user_agent, ''), sessions.user_agent),
+			auth_method = COALESCE(NULLIF(EXCLUDED.auth_method, ''), sessions.auth_method)
+		RETURNING ref`,
+		hashID(sess.ID), cols.operatorID, data, created, now, s.expiry(created, now),
+		cols.clientIP, cols.userAgent, cols.method).Scan(&ref)
 	if err != nil {
 		return fmt.Errorf("session: save: %w", err)
 	}
+	sess.Values[refKey] = ref
 	return nil
 }
 
