@@ -6,5 +6,8 @@ import (
 	"github.com/raas-console/console/internal/handlers"
 )
 
-// sessionDeps gives the web layer the list of operators' sessions.
-func sessionDeps(pool *pgxpool.Pool, d *handlers.Deps) {}
+// sessionDeps gives the web layer the list of operators' sessions: the session store
+// keeps them, so it lists and ends them too.
+func sessionDeps(_ *pgxpool.Pool, d *handlers.Deps) {
+	d.SessionList = d.Sessions
+}
