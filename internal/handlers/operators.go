@@ -26,6 +26,10 @@ func (h *Handler) renderOperators(c echo.Context, status int, v templates.Operat
 	}
 	self := currentOperator(c)
 	now := h.Now()
+	access := templates.OperatorAccess{ByID: map[int64]templates.AccessMarks{}}
+	if h.SSO != nil {
+		access.SSOName = h.SSO.Name()
+	}
 	for _, o := range ops {
 		row := templates.OperatorRow{ID: o.ID, Email: o.Email, Name: o.Name, Role: string(o.Role),
 			Disabled: o.Disabled, Locked: o.Locked(now), MustChange: o.MustChangePassword, LastSignin: "never", Self: o.ID == self.ID}
@@ -33,11 +37,17 @@ func (h *Handler) renderOperators(c echo.Context, status int, v templates.Operat
 			row.LastSignin = o.LastSigninAt.UTC().Format("2006-01-02 15:04 UTC")
 		}
 		v.Rows = append(v.Rows, row)
+		access.ByID[o.ID] = accessMarks(o)
 	}
 	for _, r := range operators.Roles() {
 		v.Roles = append(v.Roles, string(r))
 	}
-	return render(c, status, templates.OperatorsPage(h.page(c, "Operators"), v))
+	return render(c, status, templates.OperatorsPage(h.page(c, "Operators"), v, access))
+}
+
+// accessMarks is how op signs in, as the operators page marks it.
+func accessMarks(op operators.Operator) templates.AccessMarks {
+	return templates.AccessMarks{SSO: op.SSO && op.PasswordHash == "", SSOLinked: op.SSO && op.PasswordHash != "", BreakGlass: op.BreakGlass}
 }
 
 // handleOperatorCreate adds an operator with a generated one-time password, shown once
@@ -149,6 +159,71 @@ func (h *Handler) changeOperator(c echo.Context, action audit.Action, change fun
 		return audit.DetailJSON(map[string]any{"role": o.Role, "disabled": o.Disabled})
 	}
 	intent := h.event(c, action, audit.Target{Type: "operator", ID: idString(id), Label: before.Email})
+	intent.Before = state(before)
+	var after operators.Operator
+	if _, err := h.perform(c, consoleOperation(intent, func(ctx context.Context) (err error) {
+		after, err = change(ctx, before)
+		return err
+	}, func() []byte { return state(after) })); err != nil {
+		return err
+	}
+	return h.redirectWithFlash(c, "/operators", "success", before.Email+": "+done)
+}
+
+// handleOperatorBreakGlass marks or unmarks another operator as break-glass: they keep
+// password sign-in while local sign-in is off.
+func (h *Handler) handleOperatorBreakGlass(c echo.Context) error {
+	on := c.FormValue("break_glass") == "true"
+	msg := "break-glass removed; they cannot sign in with a password while local sign-in is off."
+	if on {
+		msg = "now break-glass: they can sign in with a password even while local sign-in is off."
+	}
+	return h.changeAccess(c, audit.ActionOperatorBreakGlass, func(ctx context.Context, before operators.Operator) (operators.Operator, error) {
+		store, err := h.ssoOperators()
+		if err != nil {
+			return operators.Operator{}, err
+		}
+		return store.SetBreakGlass(ctx, before.ID, on)
+	}, msg)
+}
+
+// handleOperatorSSOLink lets a password operator sign in through single sign-on too, or
+// stops it; their sessions end either way. Without the link, a single sign-on with their
+// e-mail is refused (no silent takeover of a password account).
+func (h *Handler) handleOperatorSSOLink(c echo.Context) error {
+	if h.SSO == nil {
+		return userError(http.StatusUnprocessableEntity, "Single sign-on is off", "Single sign-on is not configured on this console; there is nothing to link.")
+	}
+	allowed := c.FormValue("allowed") == "true"
+	msg := "single sign-on stopped; they sign in with their password. Their open sessions have ended."
+	if allowed {
+		msg = "may now sign in through " + h.SSO.Name() + " too. Their open sessions have ended."
+	}
+	return h.changeAccess(c, audit.ActionOperatorSSO, func(ctx context.Context, before operators.Operator) (operators.Operator, error) {
+		store, err := h.ssoOperators()
+		if err != nil {
+			return operators.Operator{}, err
+		}
+		after, err := store.SetSSOLink(ctx, before.ID, allowed)
+		if errors.Is(err, operators.ErrSSOOnly) {
+			return after, userError(http.StatusUnprocessableEntity, "Single sign-on only",
+				before.Email+" was created by single sign-on and has no password: single sign-on is their only way in. Disable them instead.")
+		}
+		return after, err
+	}, msg)
+}
+
+// changeAccess audits and applies a change to how another operator signs in, with the
+// state before and after.
+func (h *Handler) changeAccess(c echo.Context, action audit.Action, change func(context.Context, operators.Operator) (operators.Operator, error), done string) error {
+	before, err := h.otherOperator(c, "You cannot change how you sign in yourself; ask another admin.")
+	if err != nil {
+		return err
+	}
+	state := func(o operators.Operator) []byte {
+		return audit.DetailJSON(map[string]any{"sso": o.SSO, "sso_bound": o.SSOSubject != nil, "break_glass": o.BreakGlass})
+	}
+	intent := h.event(c, action, audit.Target{Type: "operator", ID: idString(before.ID), Label: before.Email})
 	intent.Before = state(before)
 	var after operators.Operator
 	if _, err := h.perform(c, consoleOperation(intent, func(ctx context.Context) (err error) {
