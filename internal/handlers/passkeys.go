@@ -2,11 +2,24 @@ package handlers
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
+	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/labstack/echo/v4"
 
+	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/operators"
+	"github.com/raas-console/console/internal/passkey"
+	"github.com/raas-console/console/internal/session"
+	"github.com/raas-console/console/web/templates"
 )
+
+// passkeysPath is the operator's own passkeys page.
+const passkeysPath = "/account/passkeys"
 
 // passkeyService keeps operators' passkeys and runs the WebAuthn ceremonies.
 type passkeyService interface {
@@ -15,13 +28,457 @@ type passkeyService interface {
 	// AnyRegistered reports whether any operator has a passkey (the sign-in page then
 	// offers passkey sign-in); false when it cannot tell.
 	AnyRegistered(ctx context.Context) bool
+	List(ctx context.Context, operatorID int64) ([]passkey.Passkey, error)
+	Remove(ctx context.Context, operatorID, id int64) (passkey.Passkey, error)
+	BeginRegistration(ctx context.Context, o passkey.Owner, name string) (*protocol.CredentialCreation, passkey.Ceremony, error)
+	FinishRegistration(ctx context.Context, o passkey.Owner, c passkey.Ceremony, response []byte) (passkey.Passkey, error)
+	BeginLogin(ctx context.Context, operatorID int64, purpose string) (*protocol.CredentialAssertion, passkey.Ceremony, error)
+	FinishLogin(ctx context.Context, operatorID int64, c passkey.Ceremony, response []byte) (passkey.Passkey, error)
+	BeginDiscoverableLogin() (*protocol.CredentialAssertion, passkey.Ceremony, error)
+	FinishDiscoverableLogin(ctx context.Context, c passkey.Ceremony, response []byte) (int64, passkey.Passkey, error)
 }
 
-// passkeyRoutes register, list and remove passkeys, and sign in with one.
-func (h *Handler) passkeyRoutes() []Route { return nil }
+// passkeyRoutes register, list and remove passkeys, and sign in with one; none when
+// passkeys are off.
+func (h *Handler) passkeyRoutes() []Route {
+	if h.Passkeys == nil {
+		return nil
+	}
+	return []Route{
+		{Method: http.MethodGet, Path: passkeysPath, Roles: anyone, handle: h.handlePasskeys},
+		{Method: http.MethodPost, Path: passkeysPath, Roles: anyone, handle: h.handlePasskeyAdd},
+		{Method: http.MethodPost, Path: passkeysPath + "/options", Roles: anyone, handle: h.handlePasskeyAddOptions},
+		{Method: http.MethodPost, Path: passkeysPath + "/:id/remove", Roles: anyone, handle: h.handlePasskeyRemove},
+		{Method: http.MethodPost, Path: passkeysPath + "/step-up/options", Roles: anyone, handle: h.handlePasskeyStepUpOptions},
+		{Method: http.MethodPost, Path: "/login/passkey/options", Public: true, handle: h.handlePasskeySignInOptions},
+		{Method: http.MethodPost, Path: "/login/passkey", Public: true, handle: h.handlePasskeySignIn},
+		{Method: http.MethodPost, Path: secondFactorPath + "/passkey/options", Public: true, handle: h.handlePasskeySecondFactorOptions},
+		{Method: http.MethodPost, Path: secondFactorPath + "/passkey", Public: true, handle: h.handlePasskeySecondFactor},
+	}
+}
+
+// keepCeremony stores a begun ceremony in the console session (server-side).
+func (h *Handler) keepCeremony(c echo.Context, cer passkey.Ceremony) error {
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil {
+		return err
+	}
+	if err := passkey.Put(sess.Values, cer); err != nil {
+		return err
+	}
+	return h.Sessions.Save(c.Request(), c.Response(), sess)
+}
+
+// takeCeremony removes the ceremony under way from the session and saves it before the
+// answer is checked, so the same state can never be finished twice.
+func (h *Handler) takeCeremony(c echo.Context, purpose string, operatorID int64) (passkey.Ceremony, error) {
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil {
+		return passkey.Ceremony{}, err
+	}
+	cer, taken := passkey.Take(sess.Values, purpose, operatorID, h.Now())
+	if err := h.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
+		return passkey.Ceremony{}, err
+	}
+	return cer, taken
+}
+
+// passkeyJSONError answers the script's options request with words it shows in its alert.
+func passkeyJSONError(c echo.Context, status int, msg string) error {
+	return c.JSON(status, map[string]string{"error": msg})
+}
+
+// refusalReason is why an answer was refused, for the audit record: the library's
+// description of a refusal, or the state's absence.
+func refusalReason(err error) (string, bool) {
+	var r *passkey.Refusal
+	switch {
+	case errors.As(err, &r):
+		return "passkey refused: " + r.Reason, true
+	case errors.Is(err, passkey.ErrNoCeremony):
+		return "passkey ceremony expired or already used", true
+	case errors.Is(err, passkey.ErrNotFound), errors.Is(err, passkey.ErrNoPasskeys):
+		return "passkey unknown", true
+	}
+	return "", false
+}
+
+// handlePasskeySignInOptions begins a passwordless sign-in.
+func (h *Handler) handlePasskeySignInOptions(c echo.Context) error {
+	a, cer, err := h.Passkeys.BeginDiscoverableLogin()
+	if err != nil {
+		return err
+	}
+	if err := h.keepCeremony(c, cer); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+// passkeySignInFailed is the sign-in page's one answer to a refused passkey.
+const passkeySignInFailed = "Sign-in with a passkey failed: the passkey was not accepted, the request expired, or the account cannot sign in now. Try again, or ask an admin."
+
+// handlePasskeySignIn finishes a passwordless sign-in: the passkey names its operator,
+// who is signed in with the passkey as both factors. A passkey is not a password, so it
+// works when CONSOLE_LOCAL_SIGNIN is off; single sign-on operators sign in at their
+// provider, whose groups decide their role.
+func (h *Handler) handlePasskeySignIn(c echo.Context) error {
+	ctx := c.Request().Context()
+	attempt := h.event(c, audit.ActionSignInFailed, audit.Target{Type: "operator"})
+	attempt.Outcome = audit.OutcomeFailed
+	fail := func(status int, op operators.Operator, reason, msg string) error {
+		if err := h.recordSignInRefused(ctx, attempt, op, reason, false); err != nil {
+			return err
+		}
+		form := h.loginForm(c)
+		form.Error = msg
+		return render(c, status, templates.LoginPage(h.page(c, "Sign in"), form))
+	}
+	if allowed, err := h.limiter.Allow(ctx, c.RealIP()); err != nil {
+		return err
+	} else if !allowed {
+		return fail(http.StatusTooManyRequests, operators.Operator{}, "rate limited",
+			"Too many sign-in attempts from your address. Wait a minute and try again.")
+	}
+	cer, err := h.takeCeremony(c, passkey.PurposeSignIn, 0)
+	var id int64
+	if err == nil {
+		id, _, err = h.Passkeys.FinishDiscoverableLogin(ctx, cer, []byte(c.FormValue("assertion")))
+	}
+	if reason, ok := refusalReason(err); ok {
+		return fail(http.StatusUnauthorized, operators.Operator{}, reason, passkeySignInFailed)
+	} else if err != nil {
+		return err
+	}
+	op, err := h.Operators.ByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if reason := passkeySignInRefusal(op, h.Now()); reason != "" {
+		return fail(http.StatusUnauthorized, op, reason, passkeySignInFailed)
+	}
+	return h.completeSignIn(c, op, authMethod{Kind: methodPasskey, Factor: "passkey"}, safeNext(c.FormValue("next")))
+}
+
+// passkeySignInRefusal is why op may not sign in with a passkey now; empty when they may.
+func passkeySignInRefusal(op operators.Operator, now time.Time) string {
+	switch {
+	case op.Disabled:
+		return "operator disabled"
+	case op.SSO:
+		return "single sign-on operator (signs in at the provider)"
+	case op.Locked(now):
+		return "operator locked"
+	}
+	return ""
+}
+
+// handlePasskeySecondFactorOptions begins the passkey check of a sign-in whose password
+// was right.
+func (h *Handler) handlePasskeySecondFactorOptions(c echo.Context) error {
+	op, _, ok, err := h.pendingOperator(c)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return passkeyJSONError(c, http.StatusUnauthorized, "Your sign-in has expired. Start again from the sign-in page.")
+	}
+	return h.beginKnownLogin(c, op.ID, passkey.PurposeSecondFactor)
+}
+
+// handlePasskeyStepUpOptions begins a passkey check for a step-up.
+func (h *Handler) handlePasskeyStepUpOptions(c echo.Context) error {
+	return h.beginKnownLogin(c, currentOperator(c).ID, passkey.PurposeStepUp)
+}
+
+// beginKnownLogin answers the options for a passkey check of a known operator.
+func (h *Handler) beginKnownLogin(c echo.Context, operatorID int64, purpose string) error {
+	a, cer, err := h.Passkeys.BeginLogin(c.Request().Context(), operatorID, purpose)
+	if errors.Is(err, passkey.ErrNoPasskeys) {
+		return passkeyJSONError(c, http.StatusConflict, "You have no passkey registered. Use another way to confirm it is you.")
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.keepCeremony(c, cer); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+// handlePasskeySecondFactor checks the passkey of a sign-in whose password was right. A
+// refused passkey counts against the lockout like a wrong code; the ceremony's absence
+// (expired, a double click) does not, as no guess was made.
+func (h *Handler) handlePasskeySecondFactor(c echo.Context) error {
+	ctx := c.Request().Context()
+	op, next, ok, err := h.pendingOperator(c)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return c.Redirect(http.StatusSeeOther, "/login?expired=1")
+	}
+	cer, err := h.takeCeremony(c, passkey.PurposeSecondFactor, op.ID)
+	if errors.Is(err, passkey.ErrNoCeremony) {
+		return h.secondFactorRefused(c, op, "passkey ceremony expired or already used", false)
+	} else if err != nil {
+		return err
+	}
+	attempt, reserved, err := h.Operators.ReserveSignIn(ctx, op.ID, h.Now())
+	if err != nil {
+		return err
+	}
+	if !reserved {
+		return h.secondFactorRefused(c, op, "operator locked", false)
+	}
+	_, err = h.Passkeys.FinishLogin(ctx, op.ID, cer, []byte(c.FormValue("assertion")))
+	if reason, refused := refusalReason(err); refused {
+		return h.secondFactorRefused(c, op, reason, attempt >= operators.MaxFailures)
+	} else if err != nil {
+		return err
+	}
+	done := h.secondFactorEvent(c, op, audit.OutcomeSucceeded, "")
+	if _, err := h.Audit.Append(ctx, done); err != nil {
+		return errAuditUnavailable
+	}
+	return h.completeSignIn(c, op, authMethod{Kind: methodPassword, Factor: "passkey"}, next)
+}
+
+// secondFactorEvent is an auth.second_factor record of a passkey for op.
+func (h *Handler) secondFactorEvent(c echo.Context, op operators.Operator, outcome audit.Outcome, reason string) audit.Event {
+	e := h.event(c, audit.ActionSecondFactor, audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email})
+	e.Actor = audit.Actor{OperatorID: op.ID, Email: op.Email, Role: string(op.Role)}
+	e.Outcome = outcome
+	d := map[string]string{"factor": "passkey"}
+	if reason != "" {
+		d["reason"] = reason
+	}
+	e.Detail = audit.DetailJSON(d)
+	return e
+}
+
+// secondFactorRefused records a refused passkey (and the lockout it caused) and sends the
+// operator back to the second-factor page, which says so.
+func (h *Handler) secondFactorRefused(c echo.Context, op operators.Operator, reason string, lockedNow bool) error {
+	ctx := c.Request().Context()
+	if _, err := h.Audit.Append(ctx, h.secondFactorEvent(c, op, audit.OutcomeFailed, reason)); err != nil {
+		return errAuditUnavailable
+	}
+	if lockedNow {
+		lock := h.event(c, audit.ActionLockout, audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email})
+		lock.Actor = audit.Actor{OperatorID: op.ID, Email: op.Email, Role: string(op.Role)}
+		lock.Outcome, lock.Detail = audit.OutcomeFailed, lockoutDetail()
+		if _, err := h.Audit.Append(ctx, lock); err != nil {
+			return errAuditUnavailable
+		}
+	}
+	return c.Redirect(http.StatusSeeOther, secondFactorPath+"?passkey=failed")
+}
 
 // passkeyStepUp verifies a passkey assertion given for a step-up (the prompt's
-// _step_up_passkey field) for op.
+// _step_up_passkey field) for op. false without an error is a refused or stale answer;
+// the caller records the step-up and the proved factor.
 func (h *Handler) passkeyStepUp(c echo.Context, op operators.Operator, assertion string) (bool, error) {
-	return false, nil
+	if h.Passkeys == nil || assertion == "" {
+		return false, nil
+	}
+	cer, err := h.takeCeremony(c, passkey.PurposeStepUp, op.ID)
+	if err == nil {
+		_, err = h.Passkeys.FinishLogin(c.Request().Context(), op.ID, cer, []byte(assertion))
+	}
+	if _, refused := refusalReason(err); refused {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// enrolRequired reports whether this session must enrol a second factor.
+func (h *Handler) enrolRequired(c echo.Context) bool {
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil {
+		return false
+	}
+	required, _ := sess.Values[session.EnrolKey].(bool)
+	return required
+}
+
+// passkeyIDParam is the :id of a passkey route.
+func passkeyIDParam(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errNotFound
+	}
+	return id, nil
+}
+
+// passkeyName checks the name an operator gives a passkey; the message is empty when it
+// is fine.
+func passkeyName(raw string) (string, string) {
+	name := strings.TrimSpace(raw)
+	if name == "" {
+		return "", "Give the passkey a name, such as the device it is on."
+	}
+	if msg := checkText(name, 100); msg != "" {
+		return "", "The name " + msg + "."
+	}
+	return name, ""
+}
+
+// passkeyOwner is the signed-in operator as read now, with what the passkey pages need
+// that the session does not carry (single sign-on).
+func (h *Handler) passkeyOwner(c echo.Context) (operators.Operator, passkey.Owner, error) {
+	op, err := h.Operators.ByID(c.Request().Context(), currentOperator(c).ID)
+	if err != nil {
+		return op, passkey.Owner{}, err
+	}
+	return op, passkey.Owner{ID: op.ID, Email: op.Email, Name: op.Name}, nil
+}
+
+// handlePasskeys lists the operator's passkeys and offers to add one.
+func (h *Handler) handlePasskeys(c echo.Context) error {
+	op, _, err := h.passkeyOwner(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.Passkeys.List(c.Request().Context(), op.ID)
+	if err != nil {
+		return err
+	}
+	v := templates.Passkeys{SSO: op.SSO, Enrol: h.enrolRequired(c)}
+	for _, pk := range list {
+		row := templates.PasskeyRow{ID: pk.ID, Name: pk.Name, Added: pk.CreatedAt.UTC().Format(passkeyTime), LastUsed: "never"}
+		if pk.LastUsedAt != nil {
+			row.LastUsed = pk.LastUsedAt.UTC().Format(passkeyTime)
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	p := h.page(c, "Passkeys")
+	if v.Enrol {
+		p.Nav = nil
+	}
+	return render(c, http.StatusOK, templates.PasskeysPage(p, v))
+}
+
+// passkeyTime is how the passkeys page shows times.
+const passkeyTime = "2006-01-02 15:04 UTC"
+
+// handlePasskeyAddOptions begins registering a passkey under the name the operator gave.
+func (h *Handler) handlePasskeyAddOptions(c echo.Context) error {
+	op, owner, err := h.passkeyOwner(c)
+	if err != nil {
+		return err
+	}
+	if op.SSO {
+		return passkeyJSONError(c, http.StatusForbidden, "You sign in through single sign-on: your identity provider manages your second factors.")
+	}
+	name, msg := passkeyName(c.FormValue("name"))
+	if msg != "" {
+		return passkeyJSONError(c, http.StatusUnprocessableEntity, msg)
+	}
+	creation, cer, err := h.Passkeys.BeginRegistration(c.Request().Context(), owner, name)
+	if err != nil {
+		return err
+	}
+	if err := h.keepCeremony(c, cer); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, creation)
+}
+
+// handlePasskeyAdd finishes registering a passkey: the authenticator's answer in the
+// credential field. The new passkey proves a second factor, so it ends a required
+// enrolment.
+func (h *Handler) handlePasskeyAdd(c echo.Context) error {
+	_, owner, err := h.passkeyOwner(c)
+	if err != nil {
+		return err
+	}
+	cer, err := h.takeCeremony(c, passkey.PurposeRegister, owner.ID)
+	var pk passkey.Passkey
+	if err == nil {
+		pk, err = h.Passkeys.FinishRegistration(c.Request().Context(), owner, cer, []byte(c.FormValue("credential")))
+	}
+	reason, refused := refusalReason(err)
+	if errors.Is(err, passkey.ErrExists) {
+		reason, refused = "passkey already registered", true
+	}
+	if refused {
+		e := h.event(c, audit.ActionPasskeyAdd, audit.Target{Type: "operator", ID: idString(owner.ID), Label: owner.Email})
+		e.Outcome, e.Detail = audit.OutcomeFailed, audit.DetailJSON(map[string]string{"reason": reason, "name": cer.Name})
+		if _, err := h.Audit.Append(c.Request().Context(), e); err != nil {
+			return errAuditUnavailable
+		}
+		return h.redirectWithFlash(c, passkeysPath, "error", "The passkey was not added: the request expired, was already used, or the authenticator's answer was not accepted. Try again.")
+	}
+	if err != nil {
+		return err
+	}
+	e := h.event(c, audit.ActionPasskeyAdd, audit.Target{Type: "operator", ID: idString(owner.ID), Label: owner.Email})
+	e.Outcome, e.Detail = audit.OutcomeSucceeded, audit.DetailJSON(map[string]string{"name": pk.Name, "credential": pk.IDPrefix()})
+	if _, err := h.Audit.Append(c.Request().Context(), e); err != nil {
+		return errAuditUnavailable
+	}
+	if err := h.factorProved(c); err != nil {
+		return err
+	}
+	return h.redirectWithFlash(c, passkeysPath, "success", "Passkey “"+pk.Name+"” added. You can now sign in with it.")
+}
+
+// handlePasskeyRemove removes one of the operator's passkeys, unless it is the last second
+// factor of an operator the policy requires one of.
+func (h *Handler) handlePasskeyRemove(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := passkeyIDParam(c)
+	if err != nil {
+		return err
+	}
+	op, _, err := h.passkeyOwner(c)
+	if err != nil {
+		return err
+	}
+	target := audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email}
+	if last, err := h.lastSecondFactor(ctx, op); err != nil {
+		return err
+	} else if last {
+		e := h.event(c, audit.ActionPasskeyRemove, target)
+		e.Outcome, e.Detail = audit.OutcomeFailed, audit.DetailJSON(map[string]string{"reason": "last second factor required by policy"})
+		if _, err := h.Audit.Append(ctx, e); err != nil {
+			return errAuditUnavailable
+		}
+		return h.redirectWithFlash(c, passkeysPath, "error", "This is your only second factor and the console requires one for your account: add another passkey or an authenticator app before removing it.")
+	}
+	var removed passkey.Passkey
+	intent := h.event(c, audit.ActionPasskeyRemove, target)
+	intent.Detail = audit.DetailJSON(map[string]string{"passkey": strconv.FormatInt(id, 10)})
+	if _, err := h.perform(c, consoleOperation(intent, func(ctx context.Context) error {
+		var rerr error
+		removed, rerr = h.Passkeys.Remove(ctx, op.ID, id)
+		return rerr
+	}, func() []byte {
+		return audit.DetailJSON(map[string]string{"name": removed.Name, "credential": removed.IDPrefix()})
+	})); errors.Is(err, passkey.ErrNotFound) {
+		return errNotFound
+	} else if err != nil {
+		return err
+	}
+	return h.redirectWithFlash(c, passkeysPath, "success", "Passkey “"+removed.Name+"” removed.")
+}
+
+// lastSecondFactor reports whether removing one passkey would leave op, whom the policy
+// requires to have a second factor, without one.
+func (h *Handler) lastSecondFactor(ctx context.Context, op operators.Operator) (bool, error) {
+	if op.SSO || !h.mfaRequired(op) {
+		return false, nil
+	}
+	n, err := h.Passkeys.Count(ctx, op.ID)
+	if err != nil || n > 1 {
+		return false, err
+	}
+	if h.TOTP != nil {
+		totp, err := h.TOTP.Enrolled(ctx, op.ID)
+		if err != nil || totp {
+			return false, err
+		}
+	}
+	return true, nil
 }
