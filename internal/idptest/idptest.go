@@ -25,6 +25,8 @@ type Options struct {
 	// http://localhost:*/auth/oidc/callback. Default: that glob and the same for 127.0.0.1.
 	RedirectURIs []string
 	Users        []User
+	// Addr is the address to listen on; default 127.0.0.1:0 (a free port).
+	Addr string
 }
 
 // User is a person at the provider; Email is the login name.
@@ -91,7 +93,10 @@ func Start(t testing.TB, opts Options) *IdP {
 
 func configJSON(t testing.TB, opts Options) []byte {
 	var c fileConfig
-	c.Addr = "127.0.0.1:0"
+	c.Addr = opts.Addr
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:0"
+	}
 	c.Client.ID, c.Client.Secret, c.Client.RedirectURIs = opts.ClientID, opts.ClientSecret, opts.RedirectURIs
 	if c.Client.ID == "" {
 		c.Client.ID = "console"
