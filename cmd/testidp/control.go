@@ -29,7 +29,7 @@ func (c control) rotateKeys(w http.ResponseWriter, _ *http.Request) {
 func (c control) misbehave(w http.ResponseWriter, r *http.Request) {
 	mode := r.URL.Query().Get("mode")
 	if _, ok := modes[mode]; !ok {
-		http.Error(w, "unknown mode; want none, wrong-audience, expired, nonce-mismatch, no-email or bad-signature", http.StatusBadRequest)
+		http.Error(w, "unknown mode; want none, wrong-audience, expired, nonce-mismatch, no-email, bad-signature or stale-auth-time", http.StatusBadRequest)
 		return
 	}
 	c.store.setMode(mode)

@@ -26,6 +26,9 @@ var modes = map[string]func(claims map[string]any){
 	},
 	"nonce-mismatch": func(c map[string]any) { c["nonce"] = "not-the-nonce-of-this-sign-in" },
 	"no-email":       func(c map[string]any) { delete(c, "email"); delete(c, "email_verified") },
+	// stale-auth-time claims the user authenticated an hour ago, as a provider that
+	// ignores max_age would: the console's own step-up window must refuse it.
+	"stale-auth-time": func(c map[string]any) { c["auth_time"] = time.Now().Add(-time.Hour).Unix() },
 	// bad-signature signs with a key the JWKS never serves.
 	"bad-signature": func(map[string]any) {},
 }

@@ -181,7 +181,9 @@ func (p *IdP) Issuer() string { return p.issuer }
 func (p *IdP) RotateKeys() { p.control("/_control/rotate-keys", nil) }
 
 // Misbehave makes every ID token issued from now on wrong in one way, until "none":
-// wrong-audience, expired, nonce-mismatch, no-email or bad-signature.
+// wrong-audience, expired, nonce-mismatch, no-email, bad-signature (signed by a key
+// the JWKS does not serve) or stale-auth-time (auth_time an hour ago whatever max_age
+// asked).
 func (p *IdP) Misbehave(mode string) { p.control("/_control/misbehave?mode="+mode, nil) }
 
 // SetUser adds a user or replaces the one with the same e-mail (e.g. new groups).

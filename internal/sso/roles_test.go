@@ -114,3 +114,18 @@ func jwksKids(t *testing.T, issuer string) []string {
 	}
 	return kids
 }
+
+// TestStaleAuthTime: a provider that ignores max_age and reports an old auth_time is
+// not hidden: Identity.AuthTime says when the user really authenticated.
+func TestStaleAuthTime(t *testing.T) {
+	idp := startIdP(t)
+	p := newProvider(t, idp.Issuer())
+	idp.Misbehave("stale-auth-time")
+	id, err := signIn(t, idp, p, newBrowser(t), ann, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if age := time.Since(id.AuthTime); age < 59*time.Minute || age > 61*time.Minute {
+		t.Errorf("auth_time %s ago, want an hour", age)
+	}
+}
