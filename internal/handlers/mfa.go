@@ -1,15 +1,536 @@
 package handlers
 
-import "context"
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/mfa"
+	"github.com/raas-console/console/internal/operators"
+	"github.com/raas-console/console/internal/session"
+	"github.com/raas-console/console/web/templates"
+)
 
 // secondFactorPath is where a right password waits for its second factor.
 const secondFactorPath = "/login/second-factor"
+
+// totpPath is where an operator sets up an authenticator app.
+const totpPath = securityPath + "/totp"
+
+// The second factors a code proves, as sign-in and step-up events name them.
+const (
+	factorTOTP     = "totp"
+	factorRecovery = "recovery_code"
+	factorPasskey  = "passkey"
+)
 
 // totpFactors keeps operators' authenticator-app (TOTP) secrets and recovery codes.
 type totpFactors interface {
 	// Enrolled reports whether the operator has a confirmed TOTP.
 	Enrolled(ctx context.Context, operatorID int64) (bool, error)
+	// Begin makes a new secret to set up; Pending returns it (mfa.ErrNoPending when none).
+	Begin(ctx context.Context, operatorID int64, email string) (mfa.Enrolment, error)
+	Pending(ctx context.Context, operatorID int64) (mfa.Enrolment, error)
+	// Confirm makes the pending secret the operator's when code is one of its codes
+	// (mfa.ErrWrongCode otherwise) and returns ten new recovery codes, in clear, once.
+	Confirm(ctx context.Context, operatorID int64, code string, now time.Time) ([]string, error)
+	// Verify accepts a current code, once.
+	Verify(ctx context.Context, operatorID int64, code string, now time.Time) (bool, error)
+	// UseRecoveryCode spends a recovery code, once; left is how many remain.
+	UseRecoveryCode(ctx context.Context, operatorID int64, code string, now time.Time) (ok bool, left int, err error)
+	RegenerateRecoveryCodes(ctx context.Context, operatorID int64, now time.Time) ([]string, error)
+	RecoveryCodesLeft(ctx context.Context, operatorID int64) (int, error)
+	// Remove deletes the authenticator app and the recovery codes.
+	Remove(ctx context.Context, operatorID int64) error
 }
 
 // mfaRoutes are the second-factor step of sign-in and the security page.
-func (h *Handler) mfaRoutes() []Route { return nil }
+func (h *Handler) mfaRoutes() []Route {
+	return []Route{
+		{Method: http.MethodGet, Path: secondFactorPath, Public: true, handle: h.handleSecondFactorForm},
+		{Method: http.MethodPost, Path: secondFactorPath, Public: true, handle: h.handleSecondFactor},
+		{Method: http.MethodGet, Path: securityPath, Roles: anyone, handle: h.handleSecurity},
+		{Method: http.MethodGet, Path: totpPath, Roles: anyone, handle: h.handleTOTPSetup},
+		{Method: http.MethodGet, Path: totpPath + "/qr.png", Roles: anyone, handle: h.handleTOTPQRCode},
+		{Method: http.MethodPost, Path: totpPath, Roles: anyone, handle: h.handleTOTPConfirm},
+		// Removing a factor and replacing the recovery codes are what an attacker holding
+		// a stolen session would do first: both need a recent second factor.
+		{Method: http.MethodPost, Path: totpPath + "/remove", Roles: anyone, StepUp: true, handle: h.handleTOTPRemove},
+		{Method: http.MethodPost, Path: securityPath + "/recovery-codes", Roles: anyone, StepUp: true, handle: h.handleRecoveryCodes},
+	}
+}
+
+func (h *Handler) handleSecondFactorForm(c echo.Context) error {
+	op, _, ok, err := h.pendingOperator(c)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	return h.renderSecondFactor(c, op, http.StatusOK, "")
+}
+
+func (h *Handler) renderSecondFactor(c echo.Context, op operators.Operator, status int, msg string) error {
+	ctx := c.Request().Context()
+	f := templates.SecondFactor{Error: msg}
+	if h.TOTP != nil {
+		enrolled, err := h.TOTP.Enrolled(ctx, op.ID)
+		if err != nil {
+			return err
+		}
+		left, err := h.TOTP.RecoveryCodesLeft(ctx, op.ID)
+		if err != nil {
+			return err
+		}
+		f.TOTP = enrolled || left > 0
+	}
+	if h.Passkeys != nil {
+		n, err := h.Passkeys.Count(ctx, op.ID)
+		if err != nil {
+			return err
+		}
+		f.Passkeys = n > 0
+	}
+	return render(c, status, templates.SecondFactorPage(h.page(c, "Confirm it is you"), f))
+}
+
+// handleSecondFactor checks the code given after a right password; a right one signs
+// the operator in, a wrong one counts against their lockout like a wrong password.
+func (h *Handler) handleSecondFactor(c echo.Context) error {
+	op, next, ok, err := h.pendingOperator(c)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	chk, err := h.checkCode(c.Request().Context(), op, c.FormValue("code"), h.Now())
+	if err != nil {
+		return err
+	}
+	if err := h.recordCodeCheck(c, audit.ActionSecondFactor, op, chk, nil); err != nil {
+		return err
+	}
+	switch chk.reason {
+	case "":
+		if err := h.completeSignIn(c, op, authMethod{Kind: methodPassword, Factor: chk.factor}, next); err != nil {
+			return err
+		}
+		if chk.factor == factorRecovery {
+			return h.flashSignedIn(c, "info|"+recoveryLeftWords(chk.left))
+		}
+		return nil
+	case "operator locked":
+		if err := h.endPending(c); err != nil {
+			return err
+		}
+		form := h.loginForm(c)
+		form.Error = signInFailed
+		return render(c, http.StatusUnauthorized, templates.LoginPage(h.page(c, "Sign in"), form))
+	}
+	return h.renderSecondFactor(c, op, http.StatusUnauthorized, codeRefusedWords(chk))
+}
+
+// flashSignedIn keeps a message for the first page after sign-in. The redirect is
+// already written, so it reaches that page through the session row (h.flash skips a
+// session as new as this one).
+func (h *Handler) flashSignedIn(c echo.Context, flash string) error {
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil {
+		return err
+	}
+	sess.AddFlash(flash)
+	return h.Sessions.Save(c.Request(), c.Response(), sess)
+}
+
+// endPending forgets the operator whose second factor this session waited for.
+func (h *Handler) endPending(c echo.Context) error {
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil {
+		return err
+	}
+	delete(sess.Values, session.PendingKey)
+	delete(sess.Values, session.PendingAtKey)
+	delete(sess.Values, session.PendingNextKey)
+	return h.Sessions.Save(c.Request(), c.Response(), sess)
+}
+
+// codeCheck is how a code typed as a second factor was judged.
+type codeCheck struct {
+	// factor is factorTOTP for six digits, factorRecovery otherwise.
+	factor string
+	// reason is empty when the code was right: "no code", "wrong code", "operator locked".
+	reason string
+	// lockedNow reports a wrong code that locked the account.
+	lockedNow bool
+	// left is how many recovery codes remain, after a recovery code was tried.
+	left int
+}
+
+// checkCode checks a code op typed: six digits from the authenticator app, or a
+// recovery code. Like a password, each code counts against the sign-in lockout before it
+// is checked, so parallel guesses cannot outnumber operators.MaxFailures; a right code
+// clears the count.
+func (h *Handler) checkCode(ctx context.Context, op operators.Operator, code string, now time.Time) (codeCheck, error) {
+	code = strings.TrimSpace(code)
+	digits := strings.ReplaceAll(code, " ", "")
+	chk := codeCheck{factor: factorRecovery}
+	if isTOTPCode(digits) {
+		chk.factor, code = factorTOTP, digits
+	}
+	if code == "" || len(code) > 64 || h.TOTP == nil {
+		chk.reason = "no code"
+		return chk, nil
+	}
+	attempt, reserved, err := h.Operators.ReserveSignIn(ctx, op.ID, now)
+	if err != nil {
+		return chk, err
+	}
+	if !reserved {
+		chk.reason = "operator locked"
+		return chk, nil
+	}
+	var ok bool
+	if chk.factor == factorTOTP {
+		ok, err = h.TOTP.Verify(ctx, op.ID, code, now)
+	} else {
+		ok, chk.left, err = h.TOTP.UseRecoveryCode(ctx, op.ID, code, now)
+	}
+	if err != nil {
+		return chk, err
+	}
+	if !ok {
+		chk.reason, chk.lockedNow = "wrong code", attempt >= operators.MaxFailures
+		return chk, nil
+	}
+	return chk, h.Operators.RecordSuccess(ctx, op.ID, now)
+}
+
+// isTOTPCode reports whether s is six ASCII digits.
+func isTOTPCode(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// recordCodeCheck writes the audit event of a code op gave (never the code), and the
+// lockout it caused; extra adds to the detail.
+func (h *Handler) recordCodeCheck(c echo.Context, action audit.Action, op operators.Operator, chk codeCheck, extra map[string]any) error {
+	ctx := c.Request().Context()
+	e := h.event(c, action, audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email})
+	e.Actor = audit.Actor{OperatorID: op.ID, Email: op.Email, Role: string(op.Role)}
+	d := map[string]any{"factor": chk.factor}
+	for k, v := range extra {
+		d[k] = v
+	}
+	e.Outcome = audit.OutcomeSucceeded
+	if chk.reason != "" {
+		e.Outcome, d["reason"] = audit.OutcomeFailed, chk.reason
+	}
+	if chk.factor == factorRecovery && chk.reason != "no code" && chk.reason != "operator locked" {
+		d["recovery_codes_left"] = chk.left
+	}
+	e.Detail = audit.DetailJSON(d)
+	if _, err := h.Audit.Append(ctx, e); err != nil {
+		return errAuditUnavailable
+	}
+	if chk.lockedNow {
+		lock := e
+		lock.Action, lock.Outcome, lock.Detail = audit.ActionLockout, audit.OutcomeFailed, lockoutDetail()
+		if _, err := h.Audit.Append(ctx, lock); err != nil {
+			return errAuditUnavailable
+		}
+	}
+	return nil
+}
+
+// codeRefusedWords tells the operator why their code was not taken.
+func codeRefusedWords(chk codeCheck) string {
+	switch chk.reason {
+	case "no code":
+		return "Enter the six-digit code from your authenticator app, or a recovery code."
+	case "operator locked":
+		return "Too many wrong codes or passwords: your account is paused for " +
+			strconv.Itoa(int(operators.LockDuration.Minutes())) + " minutes. Try again later, or ask an admin."
+	}
+	if chk.factor == factorRecovery {
+		return "That recovery code is not right, or was already used."
+	}
+	return "That code is not right, or was already used. Wait for the next code from your app and try again."
+}
+
+// recoveryLeftWords tells how many recovery codes are left after one was used.
+func recoveryLeftWords(left int) string {
+	msg := "You used a recovery code. " + strconv.Itoa(left) + " unused recovery " + countWord(left, "code", "codes") + " left."
+	if left <= 3 {
+		msg += " Make new ones on the Security page."
+	}
+	return msg
+}
+
+func countWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// mfaOperator is the signed-in operator, and refuses when the console keeps no second
+// factors (no TOTP store).
+func (h *Handler) mfaOperator(c echo.Context) (*operators.Operator, error) {
+	if h.TOTP == nil {
+		return nil, errNotFound
+	}
+	return currentOperator(c), nil
+}
+
+// signedInBy is how the current session signed in (session.MethodKey).
+func (h *Handler) signedInBy(c echo.Context) string {
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil {
+		return ""
+	}
+	m, _ := sess.Values[session.MethodKey].(string)
+	return m
+}
+
+// enrolmentRequired reports whether this session must enrol a second factor first.
+func (h *Handler) enrolmentRequired(c echo.Context) bool {
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil {
+		return false
+	}
+	required, _ := sess.Values[session.EnrolKey].(bool)
+	return required
+}
+
+// securityPage is the layout for the security pages; during a required enrolment
+// without the navigation, whose pages would only send the operator back.
+func (h *Handler) securityPage(c echo.Context, title string) templates.Page {
+	p := h.page(c, title)
+	if h.enrolmentRequired(c) {
+		p.Nav = nil
+	}
+	return p
+}
+
+var errSSOFactor = userError(http.StatusConflict, "Handled by your provider",
+	"You signed in with single sign-on: your identity provider handles your second factor. Nothing was changed.")
+
+func (h *Handler) handleSecurity(c echo.Context) error {
+	ctx := c.Request().Context()
+	op := currentOperator(c)
+	v := templates.Security{Enrol: h.enrolmentRequired(c), PasskeysOn: h.Passkeys != nil}
+	if h.signedInBy(c) == methodSSO {
+		v.SSOName = "your identity provider"
+		if h.SSO != nil {
+			v.SSOName = h.SSO.Name()
+		}
+	}
+	var err error
+	if h.Passkeys != nil {
+		if v.Passkeys, err = h.Passkeys.Count(ctx, op.ID); err != nil {
+			return err
+		}
+	}
+	if h.TOTP != nil && v.SSOName == "" {
+		if v.TOTP, err = h.TOTP.Enrolled(ctx, op.ID); err != nil {
+			return err
+		}
+		if v.RecoveryLeft, err = h.TOTP.RecoveryCodesLeft(ctx, op.ID); err != nil {
+			return err
+		}
+		v.RemoveBlocked = h.removeBlocked(*op, v.Passkeys)
+	}
+	return render(c, http.StatusOK, templates.SecurityPage(h.securityPage(c, "Sign-in security"), v))
+}
+
+// removeBlocked says why op may not remove their authenticator app: policy requires a
+// second factor and it is their only one. Empty when they may.
+func (h *Handler) removeBlocked(op operators.Operator, passkeys int) string {
+	if !h.mfaRequired(op) || passkeys > 0 {
+		return ""
+	}
+	return "This console requires a second factor for your account, and the app is your only one: add a passkey or set up a different app before removing it."
+}
+
+// handleTOTPSetup shows the secret being set up, making one when there is none; a
+// reload shows the same secret, so a scanned QR code stays good.
+func (h *Handler) handleTOTPSetup(c echo.Context) error {
+	op, err := h.mfaOperator(c)
+	if err != nil {
+		return err
+	}
+	if h.signedInBy(c) == methodSSO {
+		return errSSOFactor
+	}
+	ctx := c.Request().Context()
+	enr, err := h.TOTP.Pending(ctx, op.ID)
+	if errors.Is(err, mfa.ErrNoPending) {
+		enr, err = h.TOTP.Begin(ctx, op.ID, op.Email)
+	}
+	if err != nil {
+		return err
+	}
+	return h.renderTOTPSetup(c, http.StatusOK, enr, "")
+}
+
+func (h *Handler) renderTOTPSetup(c echo.Context, status int, enr mfa.Enrolment, msg string) error {
+	replacing, err := h.TOTP.Enrolled(c.Request().Context(), currentOperator(c).ID)
+	if err != nil {
+		return err
+	}
+	v := templates.TOTPSetup{Secret: enr.GroupedSecret(), Replacing: replacing, Error: msg}
+	return render(c, status, templates.TOTPSetupPage(h.securityPage(c, "Set up an authenticator app"), v))
+}
+
+// handleTOTPQRCode serves the secret being set up as a QR code: an image of its own,
+// since the CSP refuses data: URLs.
+func (h *Handler) handleTOTPQRCode(c echo.Context) error {
+	op, err := h.mfaOperator(c)
+	if err != nil {
+		return err
+	}
+	enr, err := h.TOTP.Pending(c.Request().Context(), op.ID)
+	if errors.Is(err, mfa.ErrNoPending) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	png, err := enr.QRCode()
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "image/png", png)
+}
+
+// handleTOTPConfirm makes the secret being set up the operator's when the code is right,
+// and shows the ten recovery codes once.
+func (h *Handler) handleTOTPConfirm(c echo.Context) error {
+	op, err := h.mfaOperator(c)
+	if err != nil {
+		return err
+	}
+	if h.signedInBy(c) == methodSSO {
+		return errSSOFactor
+	}
+	code := strings.ReplaceAll(strings.TrimSpace(c.FormValue("code")), " ", "")
+	var codes []string
+	intent := h.event(c, audit.ActionTOTPEnrol, audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email})
+	_, err = h.perform(c, consoleOperation(intent, func(ctx context.Context) error {
+		codes, err = h.TOTP.Confirm(ctx, op.ID, code, h.Now())
+		return err
+	}, nil))
+	switch {
+	case errors.Is(err, mfa.ErrNoPending):
+		return c.Redirect(http.StatusSeeOther, totpPath)
+	case errors.Is(err, mfa.ErrWrongCode):
+		enr, perr := h.TOTP.Pending(c.Request().Context(), op.ID)
+		if perr != nil {
+			return perr
+		}
+		return h.renderTOTPSetup(c, http.StatusUnprocessableEntity, enr,
+			"That code is not right. Check that the app shows the key above and enter its current six-digit code.")
+	case err != nil:
+		return err
+	}
+	if err := h.recordRecoveryCodes(c, *op, "authenticator app set up"); err != nil {
+		return err
+	}
+	return h.showRecoveryCodes(c, codes, true)
+}
+
+// showRecoveryCodes shows new recovery codes once, after counting the factor just proved
+// (it ends a required enrolment).
+func (h *Handler) showRecoveryCodes(c echo.Context, codes []string, appSetUp bool) error {
+	if err := h.factorProved(c); err != nil {
+		return err
+	}
+	v := templates.RecoveryCodes{Codes: codes, AppSetUp: appSetUp, Continue: securityPath}
+	if appSetUp {
+		v.Continue = "/"
+	}
+	return render(c, http.StatusOK, templates.RecoveryCodesPage(h.page(c, "Your recovery codes"), v))
+}
+
+// recordRecoveryCodes writes that op got new recovery codes (how many, never which).
+func (h *Handler) recordRecoveryCodes(c echo.Context, op operators.Operator, why string) error {
+	e := h.event(c, audit.ActionRecoveryCodes, audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email})
+	e.Outcome = audit.OutcomeSucceeded
+	e.Detail = audit.DetailJSON(map[string]any{"count": mfa.RecoveryCodeCount, "why": why})
+	if _, err := h.Audit.Append(c.Request().Context(), e); err != nil {
+		return errAuditUnavailable
+	}
+	return nil
+}
+
+// handleRecoveryCodes replaces the operator's recovery codes (a step-up route).
+func (h *Handler) handleRecoveryCodes(c echo.Context) error {
+	op, err := h.mfaOperator(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if enrolled, err := h.TOTP.Enrolled(ctx, op.ID); err != nil || !enrolled {
+		if err != nil {
+			return err
+		}
+		return userError(http.StatusConflict, "No authenticator app", "Recovery codes come with an authenticator app; set one up first. Nothing was changed.")
+	}
+	var codes []string
+	intent := h.event(c, audit.ActionRecoveryCodes, audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email})
+	intent.Detail = audit.DetailJSON(map[string]any{"count": mfa.RecoveryCodeCount, "why": "asked for new codes"})
+	if _, err = h.perform(c, consoleOperation(intent, func(ctx context.Context) error {
+		codes, err = h.TOTP.RegenerateRecoveryCodes(ctx, op.ID, h.Now())
+		return err
+	}, nil)); err != nil {
+		return err
+	}
+	return h.showRecoveryCodes(c, codes, false)
+}
+
+// handleTOTPRemove removes the operator's authenticator app (a step-up route), unless
+// policy requires a second factor and it is their only one.
+func (h *Handler) handleTOTPRemove(c echo.Context) error {
+	op, err := h.mfaOperator(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	passkeys := 0
+	if h.Passkeys != nil {
+		if passkeys, err = h.Passkeys.Count(ctx, op.ID); err != nil {
+			return err
+		}
+	}
+	target := audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email}
+	if why := h.removeBlocked(*op, passkeys); why != "" {
+		e := h.event(c, audit.ActionTOTPRemove, target)
+		e.Outcome, e.Detail = audit.OutcomeDenied, audit.DetailJSON(map[string]string{"reason": "only second factor, policy requires one"})
+		if _, err := h.Audit.Append(ctx, e); err != nil {
+			return errAuditUnavailable
+		}
+		return userError(http.StatusConflict, "Second factor required", why+" Nothing was changed.")
+	}
+	intent := h.event(c, audit.ActionTOTPRemove, target)
+	if _, err := h.perform(c, consoleOperation(intent, func(ctx context.Context) error {
+		return h.TOTP.Remove(ctx, op.ID)
+	}, nil)); err != nil {
+		return err
+	}
+	return h.redirectWithFlash(c, securityPath, "success", "The authenticator app and its recovery codes were removed.")
+}
