@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -436,43 +437,45 @@ func (h *Handler) handlePasskeyRemove(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	list, err := h.Passkeys.List(ctx, op.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(list, func(pk passkey.Passkey) bool { return pk.ID == id })
+	if i < 0 {
+		return errNotFound
+	}
 	target := audit.Target{Type: "operator", ID: idString(op.ID), Label: op.Email}
-	if last, err := h.lastSecondFactor(ctx, op); err != nil {
+	named := map[string]string{"name": list[i].Name, "credential": list[i].IDPrefix()}
+	if last, err := h.lastSecondFactor(ctx, op, len(list)); err != nil {
 		return err
 	} else if last {
 		e := h.event(c, audit.ActionPasskeyRemove, target)
-		e.Outcome, e.Detail = audit.OutcomeFailed, audit.DetailJSON(map[string]string{"reason": "last second factor required by policy"})
+		named["reason"] = "last second factor required by policy"
+		e.Outcome, e.Detail = audit.OutcomeFailed, audit.DetailJSON(named)
 		if _, err := h.Audit.Append(ctx, e); err != nil {
 			return errAuditUnavailable
 		}
 		return h.redirectWithFlash(c, passkeysPath, "error", "This is your only second factor and the console requires one for your account: add another passkey or an authenticator app before removing it.")
 	}
-	var removed passkey.Passkey
 	intent := h.event(c, audit.ActionPasskeyRemove, target)
-	intent.Detail = audit.DetailJSON(map[string]string{"passkey": strconv.FormatInt(id, 10)})
+	intent.Detail = audit.DetailJSON(named)
 	if _, err := h.perform(c, consoleOperation(intent, func(ctx context.Context) error {
-		var rerr error
-		removed, rerr = h.Passkeys.Remove(ctx, op.ID, id)
-		return rerr
-	}, func() []byte {
-		return audit.DetailJSON(map[string]string{"name": removed.Name, "credential": removed.IDPrefix()})
-	})); errors.Is(err, passkey.ErrNotFound) {
+		_, err := h.Passkeys.Remove(ctx, op.ID, id)
+		return err
+	}, func() []byte { return audit.DetailJSON(map[string]any{"removed": named}) })); errors.Is(err, passkey.ErrNotFound) {
 		return errNotFound
 	} else if err != nil {
 		return err
 	}
-	return h.redirectWithFlash(c, passkeysPath, "success", "Passkey “"+removed.Name+"” removed.")
+	return h.redirectWithFlash(c, passkeysPath, "success", "Passkey “"+list[i].Name+"” removed.")
 }
 
-// lastSecondFactor reports whether removing one passkey would leave op, whom the policy
-// requires to have a second factor, without one.
-func (h *Handler) lastSecondFactor(ctx context.Context, op operators.Operator) (bool, error) {
-	if op.SSO || !h.mfaRequired(op) {
+// lastSecondFactor reports whether removing one of op's passkeys (they have passkeys)
+// would leave them without the second factor the policy requires of them.
+func (h *Handler) lastSecondFactor(ctx context.Context, op operators.Operator, passkeys int) (bool, error) {
+	if op.SSO || !h.mfaRequired(op) || passkeys > 1 {
 		return false, nil
-	}
-	n, err := h.Passkeys.Count(ctx, op.ID)
-	if err != nil || n > 1 {
-		return false, err
 	}
 	if h.TOTP != nil {
 		totp, err := h.TOTP.Enrolled(ctx, op.ID)
