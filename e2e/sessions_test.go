@@ -54,3 +54,23 @@ func TestOperatorEndsAnotherBrowsersSession(t *testing.T) {
 		t.Fatalf("session end events: %+v", evs)
 	}
 }
+
+// An admin ends every session of an operator from Operators: the operator's browser is
+// sent to sign-in at its next click, and the log says how many sessions ended.
+func TestAdminEndsAllSessionsOfAnOperator(t *testing.T) {
+	c := startConsole(t)
+	admin, _ := c.signIn(operators.RoleAdmin)
+	support, email := c.signIn(operators.RoleSupport)
+
+	check(t, linkNamed(admin, "Operators").First().Click())
+	expectVisible(t, heading(admin, "Operators"))
+	check(t, button(admin, "End all sessions of "+email).Click())
+	expectText(t, admin.GetByRole("status").First(), email+": 1 session ended.")
+
+	check(t, linkNamed(support, "Customers").First().Click())
+	expectVisible(t, support.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Sign in", Exact: playwright.Bool(true)}))
+	evs := c.events(audit.ActionOperatorSessions)
+	if len(evs) != 2 || evs[1].Outcome != audit.OutcomeSucceeded || evs[1].Target.Label != email {
+		t.Fatalf("operator sessions events: %+v", evs)
+	}
+}
