@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -313,5 +314,39 @@ func TestPasskeyAuditHoldsNoKeyMaterial(t *testing.T) {
 	}
 	if strings.Contains(e.logs.String(), a.Response.Signature) {
 		t.Fatal("the log holds an assertion")
+	}
+}
+
+func TestPasskeyStepUp(t *testing.T) {
+	e := newEnv(t, withPasskeys(t, "none"))
+	b, _ := e.signedIn(operators.RoleAdmin)
+	other := e.operator("target@example.com", operators.RoleSupport)
+	auth := passkeytest.New(passkeyOrigin)
+	b.addPasskey(auth, "Key")
+	e.clock.Add(6 * time.Minute) // the factor proved by adding the passkey is no longer recent
+	path := "/operators/" + strconv.FormatInt(other.ID, 10) + "/role"
+	res := b.post(path, url.Values{"role": {"auditor"}})
+	if page := body(res); !strings.Contains(page, `name="_step_up_passkey"`) || !strings.Contains(page, `id="passkey-step-up"`) {
+		t.Fatalf("step-up prompt: %d %s", res.StatusCode, page)
+	}
+	assertion, err := auth.Get(b.options("/account/passkeys/step-up/options", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = b.post(path, url.Values{"role": {"auditor"}, "_step_up_passkey": {string(assertion)}})
+	if got, _ := e.ops.ByID(context.Background(), other.ID); got.Role != operators.RoleAuditor {
+		t.Fatalf("role after a passkey step-up: %s (%d %s)", got.Role, res.StatusCode, body(res))
+	}
+	if ev, _ := e.lastEvent(audit.ActionStepUp); ev.Outcome != audit.OutcomeSucceeded || detail(ev)["factor"] != "passkey" {
+		t.Fatalf("step-up audit: %+v %s", ev, ev.Detail)
+	}
+	// The same assertion again, once the step-up has aged: refused, nothing changes.
+	e.clock.Add(6 * time.Minute)
+	res = b.post(path, url.Values{"role": {"support"}, "_step_up_passkey": {string(assertion)}})
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body(res), "passkey could not be checked") {
+		t.Fatalf("replayed step-up: %d", res.StatusCode)
+	}
+	if got, _ := e.ops.ByID(context.Background(), other.ID); got.Role != operators.RoleAuditor {
+		t.Fatal("a replayed passkey assertion changed a role")
 	}
 }
