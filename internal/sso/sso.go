@@ -85,6 +85,9 @@ func New(ctx context.Context, c Config) (*Provider, error) {
 	if p.client == nil {
 		p.client = &http.Client{Timeout: 10 * time.Second}
 	}
+	// A provider that does not answer must not hold up the console's start for long.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	_, _ = p.discovered(ctx) // a failure is reported by the first use instead
 	return p, nil
 }
@@ -92,18 +95,21 @@ func New(ctx context.Context, c Config) (*Provider, error) {
 // Name is the provider's name for the sign-in button.
 func (p *Provider) Name() string { return p.cfg.Name }
 
-// discovered returns the discovery result, fetching it when it is not there yet.
+// discovered returns the discovery result, fetching it when it is not there yet. The
+// fetch runs outside the lock: while a provider is down, each sign-in waits for its own
+// attempt only, not for everyone else's in turn.
 func (p *Provider) discovered(ctx context.Context) (*discovery, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.disc != nil {
-		return p.disc, nil
+	d := p.disc
+	p.mu.Unlock()
+	if d != nil {
+		return d, nil
 	}
 	op, err := oidc.NewProvider(oidc.ClientContext(ctx, p.client), p.cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("sso: discover %s: %w: %w", p.cfg.Issuer, ErrUnavailable, err)
 	}
-	p.disc = &discovery{
+	d = &discovery{
 		issuer: p.cfg.Issuer,
 		oauth: oauth2.Config{
 			ClientID:     p.cfg.ClientID,
@@ -115,6 +121,11 @@ func (p *Provider) discovered(ctx context.Context) (*discovery, error) {
 		// Audience and expiry are checked by verifyClaims, with words for each refusal;
 		// the issuer too, so the verifier's own checks are the signature and algorithm.
 		verifier: op.Verifier(&oidc.Config{SkipClientIDCheck: true, SkipExpiryCheck: true, SkipIssuerCheck: true}),
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.disc == nil {
+		p.disc = d
 	}
 	return p.disc, nil
 }
