@@ -66,7 +66,7 @@ func rewriteTokenResponse(body []byte, mode string, key signingKey) ([]byte, err
 		return nil, fmt.Errorf("token response: %w", err)
 	}
 	raw, _ := resp["id_token"].(string)
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return nil, fmt.Errorf("id token: %w", err)
 	}
