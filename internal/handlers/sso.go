@@ -107,7 +107,7 @@ func (h *Handler) handleSSOStart(c echo.Context) error {
 	return h.toProvider(c, ssoFlow{next: safeNext(c.QueryParam("next"))}, -1)
 }
 
-// toProvider keeps the flow in the session and redirects to the provider.
+// toProvider keeps the flow in the session and sends the browser to the provider.
 func (h *Handler) toProvider(c echo.Context, f ssoFlow, maxAge time.Duration) error {
 	f.state, f.nonce, f.verifier = sso.NewState(), sso.NewState(), sso.NewVerifier()
 	target, err := h.SSO.AuthURL(c.Request().Context(), f.state, f.nonce, f.verifier, maxAge)
@@ -125,7 +125,11 @@ func (h *Handler) toProvider(c echo.Context, f ssoFlow, maxAge time.Duration) er
 	if err := h.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, target)
+	title := "Signing in"
+	if f.stepUpPath != "" {
+		title = "Confirming it is you"
+	}
+	return render(c, http.StatusOK, templates.SSORedirectPage(title, h.SSO.Name(), target))
 }
 
 // takeFlow removes the pending flow from the session (saved at once, so a replayed

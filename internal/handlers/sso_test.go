@@ -3,9 +3,11 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,12 +75,25 @@ func (s *ssoEnv) newProvider(m []sso.GroupRole) *sso.Provider {
 // returns the console's answer to the callback, and the callback's path and query.
 func (s *ssoEnv) ssoSignIn(b *browser, email string) (*http.Response, string) {
 	s.t.Helper()
-	res := b.post("/auth/oidc/start", nil)
-	if res.StatusCode != http.StatusSeeOther {
-		s.t.Fatalf("start: %d %s", res.StatusCode, body(res))
-	}
-	return s.callback(b, s.idp.Login(s.t, b.client, res.Header.Get("Location"), email, ssoPassword))
+	return s.callback(b, s.idp.Login(s.t, b.client, s.providerURL(b.post("/auth/oidc/start", nil)), email, ssoPassword))
 }
+
+// providerURL is where the console's page sends the browser on to the provider.
+func (s *ssoEnv) providerURL(res *http.Response) string {
+	s.t.Helper()
+	page := body(res)
+	m := continueLink.FindStringSubmatch(page)
+	if res.StatusCode != http.StatusOK || m == nil || !strings.Contains(page, `http-equiv="refresh"`) {
+		s.t.Fatalf("no way on to the provider: %d %s", res.StatusCode, page)
+	}
+	target := html.UnescapeString(m[1])
+	if !strings.HasPrefix(target, s.idp.Issuer()+"/") {
+		s.t.Fatalf("sent on to %q, not the provider", target)
+	}
+	return target
+}
+
+var continueLink = regexp.MustCompile(`id="sso-continue" href="([^"]+)"`)
 
 // callback follows the provider's redirect back to the console.
 func (s *ssoEnv) callback(b *browser, callbackURL string) (*http.Response, string) {
@@ -168,8 +183,7 @@ func TestSSOWithoutMappedGroupRefused(t *testing.T) {
 func TestSSOReplayedStateRefused(t *testing.T) {
 	s := newSSOEnv(t, []idptest.User{{Email: "ann@example.com", Groups: []string{"console-admins"}}})
 	b := s.browser()
-	res := b.post("/auth/oidc/start", nil)
-	cb := s.idp.Login(t, b.client, res.Header.Get("Location"), "ann@example.com", ssoPassword)
+	cb := s.idp.Login(t, b.client, s.providerURL(b.post("/auth/oidc/start", nil)), "ann@example.com", ssoPassword)
 	other := s.browser()
 	other.get("/login")
 	if res, _ := s.callback(other, cb); res.StatusCode != http.StatusBadRequest || !strings.Contains(body(res), "does not belong to a sign-in started here") {
@@ -351,13 +365,12 @@ func TestSSOStepUp(t *testing.T) {
 	if page := body(prompt); !strings.Contains(page, `action="/auth/oidc/step-up"`) {
 		t.Fatalf("no step-up prompt: %d %s", prompt.StatusCode, page)
 	}
-	res := b.post("/auth/oidc/step-up", url.Values{"_step_up_path": {path}, "role": {"auditor"}})
-	authURL := res.Header.Get("Location")
-	if res.StatusCode != http.StatusSeeOther || !strings.Contains(authURL, "max_age=0") {
-		t.Fatalf("step-up start: %d %s", res.StatusCode, authURL)
+	authURL := s.providerURL(b.post("/auth/oidc/step-up", url.Values{"_step_up_path": {path}, "role": {"auditor"}}))
+	if !strings.Contains(authURL, "max_age=0") {
+		t.Fatalf("step-up does not force a new authentication: %s", authURL)
 	}
 	s.clock.Add(-10 * time.Minute) // the provider's auth_time is the real time
-	res, _ = s.callback(b, s.idp.Login(t, b.client, authURL, "ann@example.com", ssoPassword))
+	res, _ := s.callback(b, s.idp.Login(t, b.client, authURL, "ann@example.com", ssoPassword))
 	page := body(res)
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, "Confirm and continue") || !strings.Contains(page, `action="`+path+`"`) ||
 		!strings.Contains(page, `name="role" value="auditor"`) {
