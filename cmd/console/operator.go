@@ -20,17 +20,10 @@ type newOperator struct {
 	breakGlass bool
 }
 
-// operatorAdd adds an operator with the password read as one line from stdin, without
-// the break-glass mark.
-func operatorAdd(ctx context.Context, ops *operators.Store, auditLog *audit.Store, actor audit.Actor,
-	email, name, roleName string, stdin io.Reader, stdout io.Writer) error {
-	return addOperator(ctx, ops, auditLog, actor, newOperator{email: email, name: name, role: roleName}, stdin, stdout)
-}
-
-// addOperator adds an operator with the password read as one line from stdin. The
-// password was typed by whoever ran the command, not chosen by the operator: it opens
-// only the form that changes it. A break-glass operator keeps password sign-in when
-// CONSOLE_LOCAL_SIGNIN=off.
+// addOperator adds an operator with the password read as one line from stdin: the
+// operator's own (they typed it, or it was given to them as theirs), so it is kept — a
+// password the console generates is one-time instead. A break-glass operator keeps
+// password sign-in when CONSOLE_LOCAL_SIGNIN=off.
 func addOperator(ctx context.Context, ops *operators.Store, auditLog *audit.Store, actor audit.Actor,
 	n newOperator, stdin io.Reader, stdout io.Writer) error {
 	if n.email == "" || n.name == "" || n.role == "" {
@@ -53,7 +46,7 @@ func addOperator(ctx context.Context, ops *operators.Store, auditLog *audit.Stor
 		Intent: audit.Event{Actor: actor, Action: audit.ActionOperatorCreate, Target: audit.Target{Type: "operator", Label: n.email},
 			After: audit.DetailJSON(after)},
 		Call: func(ctx context.Context) (err error) {
-			if op, err = ops.CreateWithOneTimePassword(ctx, n.email, n.name, role, hash); err != nil || !n.breakGlass {
+			if op, err = ops.Create(ctx, n.email, n.name, role, hash); err != nil || !n.breakGlass {
 				return err
 			}
 			op, err = ops.SetBreakGlass(ctx, op.ID, true)
@@ -67,7 +60,7 @@ func addOperator(ctx context.Context, ops *operators.Store, auditLog *audit.Stor
 	if op.BreakGlass {
 		mark = " (break-glass: password sign-in stays open when CONSOLE_LOCAL_SIGNIN=off)"
 	}
-	fmt.Fprintf(stdout, "operator %s added with role %s%s; they must change the password at their first sign-in\n", op.Email, op.Role, mark)
+	fmt.Fprintf(stdout, "operator %s added with role %s%s; they sign in with the password given\n", op.Email, op.Role, mark)
 	return nil
 }
 

@@ -30,8 +30,10 @@ Usage:
   console serve                      run the web console (applies migrations first)
   console migrate                    apply the embedded database migrations (as CONSOLE_MIGRATE_DATABASE_URL's
                                      role when set, then grant DATABASE_URL's role what it needs)
-  console operator add --email E --name N --role support|admin|auditor
-                                     add an operator; the password is read as one line from stdin
+  console operator add --email E --name N --role support|admin|auditor [--break-glass]
+                                     add an operator with their own password, read as one line from
+                                     stdin; --break-glass keeps password sign-in open to them when
+                                     CONSOLE_LOCAL_SIGNIN=off
   console operator disable --email E disable an operator and end their sessions
   console operator reset-password --email E
                                      give an operator a new one-time password (printed once), end their
@@ -94,7 +96,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 var errUnknownCommand = errors.New("console: unknown command")
 
 // operatorFlags are the flags of the operator commands.
-type operatorFlags struct{ email, name, role string }
+type operatorFlags struct {
+	email, name, role string
+	breakGlass        bool
+}
 
 // parseFlags parses the flags of cmd; helped reports that --help was asked and answered.
 func parseFlags(cmd string, args []string, stderr io.Writer) (f operatorFlags, helped bool, err error) {
@@ -105,6 +110,7 @@ func parseFlags(cmd string, args []string, stderr io.Writer) (f operatorFlags, h
 		fs.StringVar(&f.email, "email", "", "operator's e-mail (required)")
 		fs.StringVar(&f.name, "name", "", "operator's name (required)")
 		fs.StringVar(&f.role, "role", "", "support, admin or auditor (required)")
+		fs.BoolVar(&f.breakGlass, "break-glass", false, "may sign in with a password while CONSOLE_LOCAL_SIGNIN=off")
 	case "operator disable", "operator reset-password":
 		fs.StringVar(&f.email, "email", "", "operator's e-mail (required)")
 	case "serve", "migrate", "operator list":
@@ -137,7 +143,7 @@ func runOperator(ctx context.Context, cmd string, f operatorFlags, cfg config.Co
 
 	switch cmd {
 	case "operator add":
-		return operatorAdd(ctx, ops, auditLog, system, f.email, f.name, f.role, stdin, stdout)
+		return addOperator(ctx, ops, auditLog, system, newOperator{email: f.email, name: f.name, role: f.role, breakGlass: f.breakGlass}, stdin, stdout)
 	case "operator reset-password":
 		return operatorResetPassword(ctx, ops, auditLog, system, f.email, stdout)
 	case "operator disable":

@@ -33,6 +33,8 @@ func (h *Handler) handleLoginForm(c echo.Context) error {
 		f.Notice = "You have signed out."
 	case c.QueryParam("expired") == "1":
 		f.Notice = "Your session has ended. Sign in again; nothing was sent."
+	case c.QueryParam("role_changed") == "1":
+		f.Notice = "Your access changed: your groups at your identity provider no longer grant the role you had. Sign in again."
 	}
 	return render(c, http.StatusOK, templates.LoginPage(h.page(c, "Sign in"), f))
 }

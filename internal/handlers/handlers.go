@@ -30,6 +30,7 @@ type operatorStore interface {
 	RecordSuccess(ctx context.Context, id int64, now time.Time) error
 	ResetPassword(ctx context.Context, id int64, passwordHash string) (operators.Operator, error)
 	ChangePassword(ctx context.Context, id int64, passwordHash string, now time.Time) (operators.Operator, error)
+	ssoOperatorStore
 }
 
 // auditWriter is what every audited screen needs of the audit log: events, and intents

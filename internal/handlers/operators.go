@@ -179,11 +179,7 @@ func (h *Handler) handleOperatorBreakGlass(c echo.Context) error {
 		msg = "now break-glass: they can sign in with a password even while local sign-in is off."
 	}
 	return h.changeAccess(c, audit.ActionOperatorBreakGlass, func(ctx context.Context, before operators.Operator) (operators.Operator, error) {
-		store, err := h.ssoOperators()
-		if err != nil {
-			return operators.Operator{}, err
-		}
-		return store.SetBreakGlass(ctx, before.ID, on)
+		return h.Operators.SetBreakGlass(ctx, before.ID, on)
 	}, msg)
 }
 
@@ -200,11 +196,7 @@ func (h *Handler) handleOperatorSSOLink(c echo.Context) error {
 		msg = "may now sign in through " + h.SSO.Name() + " too. Their open sessions have ended."
 	}
 	return h.changeAccess(c, audit.ActionOperatorSSO, func(ctx context.Context, before operators.Operator) (operators.Operator, error) {
-		store, err := h.ssoOperators()
-		if err != nil {
-			return operators.Operator{}, err
-		}
-		after, err := store.SetSSOLink(ctx, before.ID, allowed)
+		after, err := h.Operators.SetSSOLink(ctx, before.ID, allowed)
 		if errors.Is(err, operators.ErrSSOOnly) {
 			return after, userError(http.StatusUnprocessableEntity, "Single sign-on only",
 				before.Email+" was created by single sign-on and has no password: single sign-on is their only way in. Disable them instead.")

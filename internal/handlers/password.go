@@ -174,6 +174,10 @@ func (h *Handler) handleOperatorPasswordReset(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if before.PasswordHash == "" {
+		return userError(http.StatusUnprocessableEntity, "Single sign-on operator",
+			before.Email+" signs in through single sign-on and has no password to reset.")
+	}
 	id := before.ID
 	oneTime, err := password.Generate()
 	if err != nil {

@@ -89,8 +89,8 @@ func (h *Handler) Echo() *echo.Echo {
 	e.IPExtractor = ipExtractor(h.TrustedProxies)
 	e.Use(h.middleware()...)
 	for _, r := range h.Routes() {
-		e.Add(r.Method, r.Path, r.handle, h.requirePasswordChange(r), h.requireEnrolment(r), h.authorize(r),
-			h.requireCurrentRole(r), h.requireStepUp(r))
+		e.Add(r.Method, r.Path, r.handle, h.requireCurrentRole(r), h.requirePasswordChange(r), h.requireEnrolment(r),
+			h.authorize(r), h.requireStepUp(r))
 	}
 	return e
 }

@@ -32,7 +32,7 @@ type ssoProvider interface {
 }
 
 // ssoOperatorStore is what single sign-on and the operators page's sign-in controls need
-// of the operators store beyond operatorStore.
+// of the operators store; operatorStore includes it.
 type ssoOperatorStore interface {
 	BySubject(ctx context.Context, subject string) (operators.Operator, error)
 	CreateSSO(ctx context.Context, email, name string, role operators.Role, subject string) (operators.Operator, error)
@@ -40,18 +40,6 @@ type ssoOperatorStore interface {
 	SetSSOLink(ctx context.Context, id int64, allowed bool) (operators.Operator, error)
 	SetBreakGlass(ctx context.Context, id int64, breakGlass bool) (operators.Operator, error)
 	SetRoleFromProvider(ctx context.Context, id int64, role operators.Role) (operators.Operator, bool, error)
-}
-
-// errNoSSOStore is a Deps.Operators that cannot keep single sign-on operators.
-var errNoSSOStore = errors.New("handlers: the operators store does not keep single sign-on operators")
-
-// ssoOperators is the operators store's single sign-on side.
-func (h *Handler) ssoOperators() (ssoOperatorStore, error) {
-	s, ok := h.Operators.(ssoOperatorStore)
-	if !ok {
-		return nil, errNoSSOStore
-	}
-	return s, nil
 }
 
 // What a session keeps while the browser is at the provider: the flow's secrets, when it
@@ -286,12 +274,8 @@ func (h *Handler) ssoSignIn(c echo.Context, id sso.Identity, next string) error 
 		refusal.email, refusal.groups = id.Email, nonNil(id.Groups)
 		return h.ssoRefuse(c, *refusal)
 	}
-	store, err := h.ssoOperators()
-	if err != nil {
-		return err
-	}
 	before := op.Role
-	op, changed, err := store.SetRoleFromProvider(c.Request().Context(), op.ID, role)
+	op, changed, err := h.Operators.SetRoleFromProvider(c.Request().Context(), op.ID, role)
 	if err != nil {
 		return err
 	}
@@ -305,10 +289,7 @@ func (h *Handler) ssoSignIn(c echo.Context, id sso.Identity, next string) error 
 
 // ssoOperator finds or creates the operator for id; a refusal says why there is none.
 func (h *Handler) ssoOperator(ctx context.Context, id sso.Identity, role operators.Role) (operators.Operator, *ssoRefusal, error) {
-	store, err := h.ssoOperators()
-	if err != nil {
-		return operators.Operator{}, nil, err
-	}
+	store := h.Operators
 	subject := id.Issuer + "|" + id.Subject
 	op, err := store.BySubject(ctx, subject)
 	if errors.Is(err, operators.ErrNotFound) {

@@ -72,9 +72,9 @@ type Operator struct {
 	SSO        bool    `db:"sso"`
 	SSOSubject *string `db:"sso_subject"`
 	// BreakGlass operators may sign in with a password when local sign-in is off.
-	BreakGlass bool `db:"break_glass"`
-	CreatedAt          time.Time  `db:"created_at"`
-	UpdatedAt          time.Time  `db:"updated_at"`
+	BreakGlass bool      `db:"break_glass"`
+	CreatedAt  time.Time `db:"created_at"`
+	UpdatedAt  time.Time `db:"updated_at"`
 }
 
 // Locked reports whether sign-in is paused at now.
