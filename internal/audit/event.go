@@ -99,6 +99,10 @@ const (
 	ActionAuditExport     Action = "audit.export"
 	ActionAuditVerify     Action = "audit.verify"
 	ActionAuditCheckpoint Action = "audit.checkpoint"
+	// The audit stream: its configuration changed, a sink started failing, it recovered.
+	ActionAuditSinkConfig    Action = "audit.sink_config"
+	ActionAuditSinkFailure   Action = "audit.sink_failure"
+	ActionAuditSinkRecovered Action = "audit.sink_recovered"
 )
 
 // actionEntry is one defined action and how a person reads it.
@@ -146,6 +150,9 @@ var actionTable = [...]actionEntry{
 	{ActionAuditExport, "Exported the audit log"},
 	{ActionAuditVerify, "Verified the audit chain"},
 	{ActionAuditCheckpoint, "Recorded an audit checkpoint"},
+	{ActionAuditSinkConfig, "Changed where the audit log is streamed"},
+	{ActionAuditSinkFailure, "The audit stream to a sink failed"},
+	{ActionAuditSinkRecovered, "The audit stream to a sink recovered"},
 }
 
 func lookupAction(a Action) (string, bool) {

@@ -18,6 +18,7 @@ func TestActionTable(t *testing.T) {
 		"auth.sso_refused", "auth.second_factor", "auth.step_up", "auth.totp_enrol", "auth.totp_remove",
 		"auth.recovery_codes", "auth.passkey_add", "auth.passkey_remove", "auth.session_end",
 		"operator.sessions_end", "operator.sso_link", "operator.break_glass",
+		"audit.sink_config", "audit.sink_failure", "audit.sink_recovered",
 	}
 	for _, a := range want {
 		if !Known(a) {
