@@ -3,7 +3,6 @@ package handlers_test
 import (
 	"bytes"
 	"context"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -315,6 +314,3 @@ func (e *env) handlerTOTPEnrolled(id int64) (bool, error) {
 	err := e.pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM operator_totp WHERE operator_id = $1 AND confirmed_at IS NOT NULL)`, id).Scan(&ok)
 	return ok, err
 }
-
-// unescape reads an attribute value as the browser would.
-func unescape(s string) string { return html.UnescapeString(s) }
