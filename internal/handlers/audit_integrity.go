@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/auditsink"
 	"github.com/raas-console/console/web/templates"
 )
 
@@ -66,7 +67,57 @@ func (h *Handler) handleAuditIntegrity(c echo.Context) error {
 			v.Checkpoints = append(v.Checkpoints, row)
 		}
 	}
-	return render(c, http.StatusOK, templates.AuditIntegrityPage(h.page(c, "Audit log integrity"), v))
+	// TODO(integration): pass h.AuditStream once Deps has the field.
+	stream, err := auditStreamView(ctx, nil)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.AuditIntegrityPage(h.page(c, "Audit log integrity"), v, stream))
+}
+
+// auditStreamStatus is what the Integrity page reads of the audit stream
+// (*auditsink.Shipper): each configured sink's position, lag and last error, which
+// replica ships, and where each sink sends.
+type auditStreamStatus interface {
+	Status(ctx context.Context) (auditsink.Status, error)
+	// Where is the receiver of the named sink as it may be shown: the webhook URL's host,
+	// the syslog address; never a secret.
+	Where(sink string) string
+}
+
+// auditStreamView is the stream's section of the Integrity page; src nil means no
+// stream is configured.
+func auditStreamView(ctx context.Context, src auditStreamStatus) (templates.AuditStream, error) {
+	var v templates.AuditStream
+	if src == nil {
+		return v, nil
+	}
+	st, err := src.Status(ctx)
+	if err != nil {
+		return v, fmt.Errorf("handlers: audit stream status: %w", err)
+	}
+	v.Configured = len(st.Sinks) > 0
+	switch {
+	case st.ShippingHere:
+		v.Shipping = "here"
+	case st.ShippingAnywhere:
+		v.Shipping = "elsewhere"
+	default:
+		v.Shipping = "nowhere"
+	}
+	for _, s := range st.Sinks {
+		row := templates.AuditStreamSink{Name: s.Name, Where: src.Where(s.Name), DeliveredThrough: "none yet",
+			LagEvents: strconv.FormatInt(s.LagEvents, 10), LagSeconds: strconv.FormatFloat(s.LagSeconds, 'f', 1, 64),
+			Failing: s.Failing, LastError: s.LastError}
+		if s.Seq > 0 {
+			row.DeliveredThrough = "seq " + strconv.FormatInt(s.Seq, 10)
+		}
+		if !s.LastErrorAt.IsZero() {
+			row.LastErrorAt = s.LastErrorAt.UTC().Format(auditTimeLayout)
+		}
+		v.Sinks = append(v.Sinks, row)
+	}
+	return v, nil
 }
 
 func (h *Handler) handleAuditCheckpoint(c echo.Context) error {

@@ -202,11 +202,7 @@ func (h *Handler) requireEnrolment(r Route) echo.MiddlewareFunc {
 			if exempt || currentOperator(c) == nil {
 				return next(c)
 			}
-			sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
-			if err != nil {
-				return err
-			}
-			if required, _ := sess.Values[session.EnrolKey].(bool); !required {
+			if !h.enrolmentRequired(c) {
 				return next(c)
 			}
 			if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
@@ -237,4 +233,24 @@ func (h *Handler) hasSecondFactor(ctx context.Context, operatorID int64) (bool, 
 		return n > 0, err
 	}
 	return false, nil
+}
+
+// sessionMethod is how the signed-in operator signed in ("" when nobody is).
+func (h *Handler) sessionMethod(c echo.Context) string {
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil || currentOperator(c) == nil {
+		return ""
+	}
+	m, _ := sess.Values[session.MethodKey].(string)
+	return m
+}
+
+// enrolmentRequired reports whether this session must enrol a second factor first.
+func (h *Handler) enrolmentRequired(c echo.Context) bool {
+	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
+	if err != nil {
+		return false
+	}
+	required, _ := sess.Values[session.EnrolKey].(bool)
+	return required
 }

@@ -48,7 +48,7 @@ func (h *Handler) requireStepUp(r Route) echo.MiddlewareFunc {
 				stripStepUpFields(c.Request())
 				return next(c)
 			}
-			if h.signedInBy(c) == methodSSO {
+			if h.sessionMethod(c) == methodSSO {
 				h.recordDenied(c, r, "step-up required")
 				return h.stepUpPrompt(c, r, *op, "")
 			}
@@ -65,7 +65,7 @@ func (h *Handler) requireStepUp(r Route) echo.MiddlewareFunc {
 // would lock them out of the action (with the default policy for a real workspace,
 // "all", everyone has one).
 func (h *Handler) stepUpNeeded(c echo.Context, op operators.Operator) (need, fresh bool, err error) {
-	if h.signedInBy(c) == methodSSO {
+	if h.sessionMethod(c) == methodSSO {
 		sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
 		if err != nil {
 			return false, false, err
@@ -137,7 +137,7 @@ func stepUpRefusedWords(chk codeCheck) string {
 // refused, empty on the first prompt.
 func (h *Handler) stepUpPrompt(c echo.Context, r Route, op operators.Operator, msg string) error {
 	v := templates.StepUp{Action: c.Request().URL.RequestURI(), Hidden: stepUpHidden(c.Request().PostForm), Error: msg}
-	if h.signedInBy(c) == methodSSO {
+	if h.sessionMethod(c) == methodSSO {
 		v.SSOName = "your identity provider"
 		if h.SSO != nil {
 			v.SSOName = h.SSO.Name()

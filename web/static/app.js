@@ -18,4 +18,19 @@
       form.querySelectorAll("button[aria-busy]").forEach(function (b) { b.removeAttribute("aria-busy"); });
     }
   });
+  // A step-up prompt arrives as an open <dialog> appended to the page: only the newest one
+  // stays, and it becomes modal with the focus on its code field, so the form behind it
+  // keeps what was typed and the keyboard lands where the answer goes.
+  document.addEventListener("htmx:afterSettle", function () {
+    var dialogs = document.querySelectorAll("dialog.step-up");
+    if (dialogs.length === 0) return;
+    for (var i = 0; i < dialogs.length - 1; i++) dialogs[i].remove();
+    var d = dialogs[dialogs.length - 1];
+    if (d.dataset.modal === "1" || typeof d.showModal !== "function") return;
+    d.dataset.modal = "1";
+    d.close();
+    d.showModal();
+    var code = d.querySelector("#step-up-code") || d.querySelector("button, input:not([type=hidden])");
+    if (code) code.focus();
+  });
 })();
