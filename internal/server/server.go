@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -182,7 +183,7 @@ func serve(ctx context.Context, cfg config.Config, opts Options, c *console) err
 	go func() { serveErr <- srv.Serve(ln) }()
 	addr := ln.Addr().String()
 	logger.Info("console serving", "addr", addr, "sandbox", cfg.Sandbox())
-	fmt.Fprintf(opts.Terminal, "Console ready at http://%s/\n", addr)
+	fmt.Fprintf(opts.Terminal, "Console ready at %s/\n", readyURL(cfg, addr))
 	if opts.Ready != nil {
 		opts.Ready(addr)
 	}
@@ -347,4 +348,14 @@ func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (func(),
 	}()
 	logger.Info("metrics serving", "addr", ln.Addr().String())
 	return func() { _ = srv.Close() }, nil
+}
+
+// readyURL is where to open the console: its public URL when that is this listener
+// (http://localhost:<port> by default, where passkeys work — browsers refuse them on an IP
+// address), else the address it listens on.
+func readyURL(cfg config.Config, addr string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil && strings.HasSuffix(cfg.Identity.PublicURL, ":"+port) {
+		return cfg.Identity.PublicURL
+	}
+	return "http://" + addr
 }
