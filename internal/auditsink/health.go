@@ -10,14 +10,16 @@ import (
 func systemActor() audit.Actor { return audit.Actor{Email: "console", Role: "system"} }
 
 // failed counts a failed delivery, stores it as the sink's last error, and on the change
-// from healthy to failing records audit.sink_failure — once, not at every retry, so a
-// sink that is down for hours does not flood the log it is meant to carry.
+// from healthy to failing (FailAfter failures in a row) records audit.sink_failure —
+// once, not at every retry, so a sink that is down for hours or drops a request now and
+// then does not flood the log it is meant to carry.
 func (s *Shipper) failed(ctx context.Context, run *sinkRun, err error) {
 	name := run.sink.Name()
 	s.metrics.errors.WithLabelValues(name).Inc()
 	msg := err.Error() // sinks' errors name no secret and no URL query (see webhook.go)
 	s.opts.Logger.Warn("audit stream: delivery failed", "sink", name, "from_seq", run.pos+1, "err", msg)
-	if !run.failing {
+	run.inARow++
+	if !run.failing && run.inARow >= s.opts.FailAfter {
 		_, aerr := s.audit.Append(ctx, audit.Event{
 			Actor: systemActor(), Action: audit.ActionAuditSinkFailure,
 			Target:  audit.Target{Type: "audit_sink", ID: name, Label: name},

@@ -31,7 +31,10 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// LockPoll is how often a standby replica tries the shipping lock and the holder checks
 	// its lock connection; default 5 s (a dead holder is replaced within about 11 + 5 s at worst).
-	LockPoll   time.Duration
+	LockPoll time.Duration
+	// FailAfter is how many deliveries in a row must fail before the sink counts as
+	// failing (audit.sink_failure); default 3, so one dropped request is not an incident.
+	FailAfter  int
 	Registerer prometheus.Registerer // where the metrics go; nil: not registered
 	Logger     *slog.Logger
 	Clock      func() time.Time
@@ -45,6 +48,9 @@ func (o *Options) defaults() {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
+	}
+	if o.FailAfter <= 0 {
+		o.FailAfter = 3
 	}
 	def(&o.BatchWait, time.Second)
 	def(&o.Poll, 200*time.Millisecond)
@@ -141,6 +147,7 @@ type sinkRun struct {
 	pos     int64 // the last seq delivered (or rewound to)
 	failing bool
 	attempt int // failures since the last success, for the backoff
+	inARow  int // failed deliveries since the last success
 }
 
 // ship delivers the sink's events from its cursor on, until ctx ends.
@@ -230,7 +237,7 @@ func (s *Shipper) deliver(ctx context.Context, run *sinkRun, p *pending) {
 
 // acknowledged moves the sink past p and records a recovery when it was failing.
 func (s *Shipper) acknowledged(ctx context.Context, run *sinkRun, p *pending) {
-	run.pos, run.attempt = p.last, 0
+	run.pos, run.attempt, run.inARow = p.last, 0, 0
 	// A cursor left behind only means events sent again after a restart.
 	if err := s.cursors.advance(ctx, run.sink.Name(), p.last, p.lastHash); err != nil {
 		s.opts.Logger.Error("audit stream: store cursor", "sink", run.sink.Name(), "err", err)
