@@ -138,7 +138,8 @@ func (c *console) signInAs(page playwright.Page, email, pw string) {
 	browsertest.Goto(c.t, page, c.URL+"/login")
 	check(c.t, page.GetByLabel("E-mail").Fill(email))
 	check(c.t, page.GetByLabel("Password").Fill(pw))
-	check(c.t, page.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Sign in"}).Click())
+	// Exactly "Sign in": "Sign in with <provider>" and "Sign in with a passkey" may be there too.
+	check(c.t, page.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Sign in", Exact: playwright.Bool(true)}).Click())
 	expectVisible(c.t, page.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Sign out"}))
 }
 

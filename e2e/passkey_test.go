@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"net"
 	"strconv"
 	"testing"
 
@@ -17,12 +16,7 @@ import (
 // passkeys on an IP address, so the relying party is localhost.
 func localhostConsole(t *testing.T) (*console, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	_ = ln.Close()
+	port := strconv.Itoa(freePort(t))
 	c := startConsoleWith(t, map[string]string{
 		"CONSOLE_ADDR":       "127.0.0.1:" + port,
 		"CONSOLE_PUBLIC_URL": "http://localhost:" + port,

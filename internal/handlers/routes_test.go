@@ -14,7 +14,8 @@ import (
 // that is not sent to sign-in, and on a role that gets in where the table says no (or is
 // refused where it says yes).
 func TestEveryRouteEnforcesItsRoles(t *testing.T) {
-	e := newEnv(t)
+	// Every identity part on, so their routes are in the walk too.
+	e := newEnv(t, withTOTP("none"), withPasskeys(t, "none"))
 	table := map[string]bool{}
 	for _, r := range e.handler.Routes() {
 		table[r.Method+" "+r.Path] = true
@@ -30,7 +31,7 @@ func TestEveryRouteEnforcesItsRoles(t *testing.T) {
 	}
 	anon := e.browser()
 	for _, r := range e.handler.Routes() {
-		path := strings.NewReplacer(":id", "999999", ":seq", "1", "*", "app.css").Replace(r.Path)
+		path := strings.NewReplacer(":id", "999999", ":seq", "1", ":ref", "999999", "*", "app.css").Replace(r.Path)
 		t.Run(r.Method+" "+r.Path, func(t *testing.T) {
 			send := func(b *browser) *http.Response {
 				if r.Method == http.MethodGet {
