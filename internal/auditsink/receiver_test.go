@@ -30,12 +30,13 @@ const testSecret = "the-webhook-secret-for-tests"
 // hookReceiver is a real HTTPS endpoint in the test process that checks each batch's
 // signature and keeps what it accepted, as a SIEM's HTTP input would.
 type hookReceiver struct {
-	srv    *httptest.Server
-	caFile string
-	secret atomic.Pointer[[]byte]
-	calls  atomic.Int64
-	mu     sync.Mutex
-	got    bytes.Buffer
+	srv     *httptest.Server
+	discard bool // check signatures but keep nothing (benchmarks)
+	caFile  string
+	secret  atomic.Pointer[[]byte]
+	calls   atomic.Int64
+	mu      sync.Mutex
+	got     bytes.Buffer
 	// before, when set, runs first for request n; true means it answered the request.
 	before func(n int64, w http.ResponseWriter, r *http.Request) bool
 	// after, when set, decides the status for request n once its body was read and its
@@ -94,7 +95,7 @@ func (rc *hookReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	if rc.after != nil {
 		status, keep = rc.after(n, r)
 	}
-	if keep {
+	if keep && !rc.discard {
 		rc.mu.Lock()
 		rc.got.Write(body)
 		rc.mu.Unlock()
