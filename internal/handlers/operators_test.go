@@ -77,3 +77,22 @@ func TestOperatorsPageSSOMarks(t *testing.T) {
 		t.Fatal("linked with single sign-on off")
 	}
 }
+
+// An operator created by single sign-on has no password: a reset is refused on the server,
+// not only hidden from the page, and nothing changes.
+func TestSSOOperatorPasswordResetRefused(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.signedIn(operators.RoleAdmin)
+	ssoOp, err := e.ops.CreateSSO(context.Background(), "sso-"+randSuffix()+"@example.com", "Sso", operators.RoleSupport, "iss|"+randSuffix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := admin.post("/operators/"+strconv.FormatInt(ssoOp.ID, 10)+"/password", nil)
+	if page := body(res); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "has no password to reset") {
+		t.Fatalf("reset of an SSO operator: %d\n%s", res.StatusCode, page)
+	}
+	after, err := e.ops.ByID(context.Background(), ssoOp.ID)
+	if err != nil || after.PasswordHash != "" || after.MustChangePassword {
+		t.Fatalf("after the refused reset: %+v, %v", after, err)
+	}
+}
