@@ -83,6 +83,9 @@ func New(pool *pgxpool.Pool, log Appender, sinks []Sink, opts Options) (*Shipper
 	opts.defaults()
 	s := &Shipper{pool: pool, audit: log, sinks: sinks, cursors: cursors{pool}, opts: opts}
 	s.metrics = newMetrics(s.Status)
+	for _, name := range s.names() {
+		s.metrics.errors.WithLabelValues(name) // exported as 0 before the first error
+	}
 	if opts.Registerer != nil {
 		if err := s.metrics.register(opts.Registerer); err != nil {
 			return nil, fmt.Errorf("auditsink: register metrics: %w", err)
@@ -163,21 +166,31 @@ func (s *Shipper) ship(ctx context.Context, sk Sink) {
 		run = &sinkRun{sink: sk, pos: cur.seq, failing: cur.failing}
 	}
 	for ctx.Err() == nil {
-		p, err := s.collect(ctx, run.pos)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.opts.Logger.Error("audit stream: read events", "sink", sk.Name(), "err", err)
-				sleep(ctx, s.backoff(run))
-			}
-			continue
+		p, err := s.collect(ctx, sk, run.pos)
+		var idle *idleError
+		switch {
+		case ctx.Err() != nil:
+		case errors.As(err, &idle):
+			s.failedDelivery(ctx, run, idle.err)
+		case err != nil:
+			s.opts.Logger.Error("audit stream: read events", "sink", sk.Name(), "err", err)
+			sleep(ctx, s.backoff(run))
+		default:
+			s.deliver(ctx, run, p)
 		}
-		s.deliver(ctx, run, p)
 	}
 }
 
+// idleError is a sink's error on the empty batch of an idle poll.
+type idleError struct{ err error }
+
+func (e *idleError) Error() string { return e.err.Error() }
+
 // collect returns the events after seq after: a full batch as soon as there is one,
-// otherwise what arrived within BatchWait of the oldest of them.
-func (s *Shipper) collect(ctx context.Context, after int64) (*pending, error) {
+// otherwise what arrived within BatchWait of the oldest of them. While there is nothing to
+// send it gives the sink an empty batch at every poll, so a sink without acknowledgements
+// can report a connection that broke after its last batch (an error then ends collect).
+func (s *Shipper) collect(ctx context.Context, sk Sink, after int64) (*pending, error) {
 	p := &pending{}
 	var firstSeen time.Time
 	for {
@@ -192,7 +205,11 @@ func (s *Shipper) collect(ctx context.Context, after int64) (*pending, error) {
 			return p, nil
 		}
 		wait := s.opts.Poll
-		if p.len() > 0 {
+		if p.len() == 0 {
+			if err := sk.Deliver(ctx, Batch{First: after + 1, Last: after}); err != nil {
+				return nil, &idleError{err}
+			}
+		} else {
 			now := s.opts.Clock()
 			if firstSeen.IsZero() {
 				firstSeen = now
@@ -224,15 +241,22 @@ func (s *Shipper) deliver(ctx context.Context, run *sinkRun, p *pending) {
 		if ctx.Err() != nil {
 			return // this replica is stopping; the next shipper sends the batch again
 		}
-		s.failed(ctx, run, err)
-		var rw *RewindError
-		if errors.As(err, &rw) {
-			s.rewind(ctx, run, rw.From-1)
-			sleep(ctx, s.backoff(run))
-			return
+		if s.failedDelivery(ctx, run, err) {
+			return // rewound: read again from the new position
 		}
-		sleep(ctx, s.backoff(run))
 	}
+}
+
+// failedDelivery records a failed delivery, moves the sink back when it asks to, waits
+// the backoff, and reports whether it moved back.
+func (s *Shipper) failedDelivery(ctx context.Context, run *sinkRun, err error) (rewound bool) {
+	s.failed(ctx, run, err)
+	var rw *RewindError
+	if errors.As(err, &rw) {
+		s.rewind(ctx, run, rw.From-1)
+	}
+	sleep(ctx, s.backoff(run))
+	return rw != nil
 }
 
 // acknowledged moves the sink past p and records a recovery when it was failing.
