@@ -21,6 +21,8 @@ const notProductionFlag = "i-know-this-is-not-production"
 
 const auditUsage = `Usage:
   console audit verify [--checkpoint FILE]   verify the hash chain; exit 1 and print seq=N when broken
+  console audit verify --ndjson FILE [--partial]
+                                             verify a file received from the audit stream (no database)
   console audit checkpoint --out FILE        sign the chain head now and write the checkpoint to FILE
   console audit seed --events N --i-know-this-is-not-production
                                              append N synthetic events (benchmarks only)
@@ -38,6 +40,9 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		return nil
 	}
 	sub := args[0]
+	if sub == "verify" && wantsNDJSON(args[1:]) {
+		return auditVerifyNDJSON(args[1:], stdout, stderr)
+	}
 	f, helped, err := parseAuditFlags(sub, args[1:], stderr)
 	if err != nil || helped {
 		return err

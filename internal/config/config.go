@@ -60,6 +60,8 @@ type Config struct {
 	LogLevel string
 	// Identity is how operators sign in: single sign-on, second factors, step-up.
 	Identity Identity
+	// AuditSinks are where the audit log is streamed (a SIEM's webhook, syslog).
+	AuditSinks AuditSinks
 }
 
 // LocalDatabase reports whether the console runs its own PostgreSQL cluster.
@@ -93,7 +95,7 @@ func Variables() []Variable {
 		{"CONSOLE_METRICS_TOKEN", "(unset)", "bearer token that unlocks /metrics on the public listener"},
 		{"CONSOLE_METRICS_ADDR", "(unset)", "separate listen address for /metrics"},
 		{"CONSOLE_LOG_LEVEL", "info", "debug, info, warn or error"},
-	}, identityVariables()...)
+	}, append(identityVariables(), auditSinkVariables()...)...)
 }
 
 // Load reads the configuration through getenv and validates it. Every problem is
@@ -124,6 +126,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TrustedProxies = r.trustedProxies()
 	r.checkSynerise(c)
 	c.Identity = r.identity(c)
+	c.AuditSinks = r.auditSinks()
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -68,7 +68,7 @@ func (h *Handler) handleAuditIntegrity(c echo.Context) error {
 		}
 	}
 	// TODO(integration): pass h.AuditStream once Deps has the field.
-	stream, err := auditStreamView(ctx, nil)
+	stream, err := auditStreamView(ctx, h.AuditStream)
 	if err != nil {
 		return err
 	}

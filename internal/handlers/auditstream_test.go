@@ -7,8 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/net/html"
 
+	"github.com/raas-console/console/internal/auditsink"
+	"github.com/raas-console/console/internal/handlers"
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/web/templates"
 )
@@ -114,5 +117,42 @@ func TestAuditStreamSectionShowsEachSink(t *testing.T) {
 		if !strings.Contains(streamText(streamSection(t, buf.String())), words) {
 			t.Errorf("shipping %s: section does not say %q", shipping, words)
 		}
+	}
+}
+
+// With a webhook configured and nothing delivered yet, the Integrity page shows the
+// receiver's host (never its path or query), that nothing was delivered, how many events
+// wait, and that no replica ships — read from the real shipper's status on the database.
+func TestAuditIntegrityShowsAConfiguredStream(t *testing.T) {
+	e := newEnv(t, func(d *handlers.Deps) {
+		hook, err := auditsink.NewWebhook(auditsink.WebhookOptions{
+			URL: "https://siem.example:8088/services/collector?token=secret-in-query", Secret: []byte("0123456789abcdef0123")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		shipper, err := auditsink.New(d.Database.(*pgxpool.Pool), d.Audit, []auditsink.Sink{hook}, auditsink.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.AuditStream = shipper
+	})
+	b, _ := e.signedIn(operators.RoleAuditor)
+	page := body(b.get("/audit/integrity"))
+	rows := streamRows(streamSection(t, page))
+	if len(rows) != 1 {
+		t.Fatalf("rows %v", rows)
+	}
+	row := rows[0]
+	if row["Receiver"] != "siem.example:8088" || row["Delivered through"] != "none yet" || !strings.HasPrefix(row["Sink"], "webhook") {
+		t.Errorf("row %v", row)
+	}
+	if waiting := row["Waiting"]; !strings.Contains(waiting, "events") || strings.HasPrefix(waiting, "0 events") {
+		t.Errorf("waiting %q: the sign-in's events should be waiting", waiting)
+	}
+	if strings.Contains(page, "secret-in-query") || strings.Contains(page, "0123456789abcdef0123") {
+		t.Error("the page shows a secret of the sink")
+	}
+	if text := streamText(streamSection(t, page)); !strings.Contains(text, "No replica is shipping") {
+		t.Errorf("section: %s", text)
 	}
 }

@@ -190,6 +190,8 @@ type Deps struct {
 	Passkeys passkeyService
 	// SessionList lists and ends an operator's sessions.
 	SessionList sessionList
+	// AuditStream reports the audit log's stream to the SIEM; nil when none is configured.
+	AuditStream auditStreamStatus
 }
 
 // Handler serves the console.

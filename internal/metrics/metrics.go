@@ -161,3 +161,6 @@ func (a *AuditLog) observe(kind string, action audit.Action, o audit.Outcome, st
 }
 
 var _ auditWriter = (*AuditLog)(nil)
+
+// Registerer is the console's registry, for collectors that live in other packages.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }

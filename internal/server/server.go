@@ -10,9 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -114,6 +114,11 @@ func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpoo
 	if c.signer, err = loadSigner(cfg, logger); err != nil {
 		return nil, err
 	}
+	stopShipper, shipper, err := startAuditShipper(ctx, cfg.AuditSinks, pool, c.auditLog, meter.Registerer(), logger)
+	if err != nil {
+		return nil, err
+	}
+	c.closers = append(c.closers, stopShipper)
 	deps := handlers.Deps{
 		Signer:  c.signer,
 		Metrics: meter, BreakerState: api.BreakerState,
@@ -125,6 +130,9 @@ func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpoo
 	StoreDeps(&deps, pool)
 	if err := identityDeps(ctx, cfg, pool, &deps, logger); err != nil {
 		return nil, err
+	}
+	if cfg.AuditSinks.Enabled() {
+		deps.AuditStream = shipper
 	}
 	if sim != nil {
 		deps.Outbox = SandboxOutbox(sim)
