@@ -143,7 +143,7 @@ func runOperator(ctx context.Context, cmd string, f operatorFlags, cfg config.Co
 
 	switch cmd {
 	case "operator add":
-		return addOperator(ctx, ops, auditLog, system, newOperator{email: f.email, name: f.name, role: f.role, breakGlass: f.breakGlass}, stdin, stdout)
+		return addOperator(ctx, ops, auditLog, system, newOperator(f), stdin, stdout)
 	case "operator reset-password":
 		return operatorResetPassword(ctx, ops, auditLog, system, f.email, stdout)
 	case "operator disable":

@@ -90,6 +90,14 @@ const (
 	ActionCustomerPasswordReset    Action = "customer.password_reset"
 	ActionCustomerActivationResend Action = "customer.activation_resend"
 	ActionCustomerPINResend        Action = "customer.pin_resend"
+	ActionCustomerEmailChange      Action = "customer.email_change"
+	ActionCustomerErase            Action = "customer.erase"
+	ActionCustomerExport           Action = "customer.export"
+	// Four-eyes approvals: a change requested, approved, rejected, or expired unanswered.
+	ActionApprovalRequest Action = "approval.request"
+	ActionApprovalApprove Action = "approval.approve"
+	ActionApprovalReject  Action = "approval.reject"
+	ActionApprovalExpire  Action = "approval.expire"
 
 	ActionSettingsView   Action = "settings.view"
 	ActionSettingsUpdate Action = "settings.update"
@@ -143,6 +151,13 @@ var actionTable = [...]actionEntry{
 	{ActionCustomerPasswordReset, "Sent a customer a password reset"},
 	{ActionCustomerActivationResend, "Resent a customer's activation e-mail"},
 	{ActionCustomerPINResend, "Resent a customer's PIN"},
+	{ActionCustomerEmailChange, "Changed a customer's e-mail address"},
+	{ActionCustomerErase, "Erased a customer"},
+	{ActionCustomerExport, "Downloaded a customer's data"},
+	{ActionApprovalRequest, "Asked for approval of a change"},
+	{ActionApprovalApprove, "Approved a change"},
+	{ActionApprovalReject, "Rejected a change"},
+	{ActionApprovalExpire, "A change expired without approval"},
 	{ActionSettingsView, "Viewed the settings"},
 	{ActionSettingsUpdate, "Updated the settings"},
 	{ActionAuditSearch, "Searched the audit log"},

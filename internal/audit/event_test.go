@@ -19,6 +19,8 @@ func TestActionTable(t *testing.T) {
 		"auth.recovery_codes", "auth.passkey_add", "auth.passkey_remove", "auth.session_end",
 		"operator.sessions_end", "operator.sso_link", "operator.break_glass",
 		"audit.sink_config", "audit.sink_failure", "audit.sink_recovered",
+		"customer.email_change", "customer.erase", "customer.export",
+		"approval.request", "approval.approve", "approval.reject", "approval.expire",
 	}
 	for _, a := range want {
 		if !Known(a) {
