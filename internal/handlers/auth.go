@@ -224,19 +224,7 @@ func (h *Handler) handleLogout(c echo.Context) error {
 	if _, err := h.Audit.Append(c.Request().Context(), e); err != nil {
 		h.Logger.Error("audit sign-out", "err", err, "request_id", requestID(c))
 	}
-	sess, err := h.Sessions.Get(c.Request(), h.Sessions.CookieName())
-	if err != nil {
-		return err
-	}
-	sess.Options.MaxAge = -1
-	if err := h.Sessions.Save(c.Request(), c.Response(), sess); err != nil {
-		return err
-	}
-	if isHTMX(c) {
-		c.Response().Header().Set("HX-Redirect", "/login?signed_out=1")
-		return c.NoContent(http.StatusNoContent)
-	}
-	return c.Redirect(http.StatusSeeOther, "/login?signed_out=1")
+	return h.handleLogoutAfterEnd(c)
 }
 
 // safeNext keeps a post-sign-in redirect on this site: next must be a same-origin path —

@@ -83,25 +83,10 @@ func (h *Handler) handleSecondFactorForm(c echo.Context) error {
 }
 
 func (h *Handler) renderSecondFactor(c echo.Context, op operators.Operator, status int, msg string) error {
-	ctx := c.Request().Context()
 	f := templates.SecondFactor{Error: msg}
-	if h.TOTP != nil {
-		enrolled, err := h.TOTP.Enrolled(ctx, op.ID)
-		if err != nil {
-			return err
-		}
-		left, err := h.TOTP.RecoveryCodesLeft(ctx, op.ID)
-		if err != nil {
-			return err
-		}
-		f.TOTP = enrolled || left > 0
-	}
-	if h.Passkeys != nil {
-		n, err := h.Passkeys.Count(ctx, op.ID)
-		if err != nil {
-			return err
-		}
-		f.Passkeys = n > 0
+	var err error
+	if f.TOTP, f.Passkeys, err = h.factorsOf(c.Request().Context(), op.ID); err != nil {
+		return err
 	}
 	return render(c, status, templates.SecondFactorPage(h.page(c, "Confirm it is you"), f))
 }
@@ -300,4 +285,28 @@ func (h *Handler) mfaOperator(c echo.Context) (*operators.Operator, error) {
 		return nil, errNotFound
 	}
 	return currentOperator(c), nil
+}
+
+// factorsOf reports which second factors the operator can give: a code (an
+// authenticator app, or recovery codes left) and a passkey.
+func (h *Handler) factorsOf(ctx context.Context, operatorID int64) (code, passkey bool, err error) {
+	if h.TOTP != nil {
+		enrolled, err := h.TOTP.Enrolled(ctx, operatorID)
+		if err != nil {
+			return false, false, err
+		}
+		left, err := h.TOTP.RecoveryCodesLeft(ctx, operatorID)
+		if err != nil {
+			return false, false, err
+		}
+		code = enrolled || left > 0
+	}
+	if h.Passkeys != nil {
+		n, err := h.Passkeys.Count(ctx, operatorID)
+		if err != nil {
+			return false, false, err
+		}
+		passkey = n > 0
+	}
+	return code, passkey, nil
 }

@@ -161,26 +161,9 @@ func (h *Handler) stepUpPrompt(c echo.Context, r Route, op operators.Operator, m
 
 // stepUpFactors sets which factors the prompt offers op.
 func (h *Handler) stepUpFactors(c echo.Context, op operators.Operator, v *templates.StepUp) error {
-	ctx := c.Request().Context()
-	if h.TOTP != nil {
-		enrolled, err := h.TOTP.Enrolled(ctx, op.ID)
-		if err != nil {
-			return err
-		}
-		left, err := h.TOTP.RecoveryCodesLeft(ctx, op.ID)
-		if err != nil {
-			return err
-		}
-		v.Code = enrolled || left > 0
-	}
-	if h.Passkeys != nil {
-		n, err := h.Passkeys.Count(ctx, op.ID)
-		if err != nil {
-			return err
-		}
-		v.Passkey = n > 0
-	}
-	return nil
+	var err error
+	v.Code, v.Passkey, err = h.factorsOf(c.Request().Context(), op.ID)
+	return err
 }
 
 // stepUpHidden are the fields of the action's form to repeat in the prompt, in a stable
