@@ -13,6 +13,7 @@
 //	GET  /v4/clients/by-customId/{customId}               profiles.get
 //	GET  /v4/clients/by-uuid/{uuid}                       profiles.get
 //	POST /v4/clients/{clientId}                           profiles.update
+//	DELETE /v4/clients/{clientId}                         profiles.erase
 //	POST /sauth/clients/password-reset/request            accounts.password_reset
 //	POST /sauth/clients/password-reset/confirmation       accounts.password_reset_confirm
 //	POST /sauth/clients/activation/request                accounts.activation
@@ -47,6 +48,15 @@
 // or issued before [Simulator.RevokeTokens] (an API key regenerated in the
 // Synerise app). Request bodies must be sent with Content-Type application/json
 // (400 otherwise).
+//
+// A profile update may change the e-mail (an identifier): an address another
+// profile uses (case-insensitively) is a 400 with a field error on "email", code 6;
+// afterwards lookups by the old address answer 404 and the new one finds the
+// profile. DELETE /v4/clients/{clientId} erases a profile for good (GDPR art. 17):
+// 200, or 404 when there is none; afterwards every lookup of it — by clientId,
+// e-mail, customId, uuid, in lists and filters — answers 404 or leaves it out, and
+// its pending e-mailed tokens stop working. [Simulator.Erase] does the same in
+// process.
 //
 // A phone sent in a profile update must match ^\+?[0-9 ]{6,20}$ after
 // trimming (Synerise: "digits, spaces, and an optional +"), else 400 with a

@@ -88,7 +88,7 @@ func TestProfileWireFields(t *testing.T) {
 
 func TestMethodNotAllowedAndUnknownPath(t *testing.T) {
 	h := newHarness(t, Options{})
-	r := h.do(http.MethodDelete, "/v4/clients/4812300001", "", nil)
+	r := h.do(http.MethodPatch, "/v4/clients/4812300001", "{}", nil)
 	wantStatus(t, r, 405)
 	r.profileErr(t)
 	r = h.do(http.MethodPut, "/sauth/settings/general", "{}", nil)

@@ -138,6 +138,7 @@ const (
 	RouteProfileGet           = "profiles.get"
 	RouteProfileList          = "profiles.list"
 	RouteProfileUpdate        = "profiles.update"
+	RouteProfileErase         = "profiles.erase"
 	RoutePasswordReset        = "accounts.password_reset"
 	RoutePasswordResetConfirm = "accounts.password_reset_confirm"
 	RouteActivation           = "accounts.activation"
@@ -150,7 +151,7 @@ const (
 )
 
 var routeNames = []string{
-	RouteLogin, RouteRefresh, RouteProfileGet, RouteProfileList, RouteProfileUpdate,
+	RouteLogin, RouteRefresh, RouteProfileGet, RouteProfileList, RouteProfileUpdate, RouteProfileErase,
 	RoutePasswordReset, RoutePasswordResetConfirm, RouteActivation, RouteActivationConfirm,
 	RoutePIN, RoutePINConfirm, RouteSettingsGet, RouteSettingsSet, RouteUnknown,
 }
@@ -221,10 +222,15 @@ func (s *Simulator) match(method string, segs []string) (handler func(*request),
 	case p == "v4/clients":
 		return one(http.MethodGet, s.handleProfileList, RouteProfileList)
 	case len(segs) == 3 && segs[0] == "v4" && segs[1] == "clients":
-		if method == http.MethodPost {
+		switch method {
+		case http.MethodPost:
 			return s.handleProfileUpdate, RouteProfileUpdate, ""
+		case http.MethodDelete:
+			return s.handleProfileErase, RouteProfileErase, ""
+		case http.MethodGet:
+			return s.handleProfileGet, RouteProfileGet, ""
 		}
-		return one(http.MethodGet, s.handleProfileGet, RouteProfileGet)
+		return nil, RouteProfileGet, "GET, POST, DELETE"
 	case len(segs) == 4 && segs[0] == "v4" && segs[1] == "clients" && lookupKind(segs[2]) != "":
 		return one(http.MethodGet, s.handleProfileGet, RouteProfileGet)
 	case p == "sauth/clients/password-reset/request":
