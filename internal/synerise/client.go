@@ -108,6 +108,7 @@ type Client struct {
 	apiKey       string
 	userAgent    string
 	settingsPath string
+	erasePath    string
 	timeout      time.Duration
 	maxBody      int64
 	observer     Observer
@@ -273,6 +274,7 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 		apiKey:       apiKey,
 		userAgent:    DefaultUserAgent,
 		settingsPath: DefaultSettingsPath,
+		erasePath:    DefaultErasePath,
 		timeout:      DefaultTimeout,
 		maxBody:      DefaultMaxResponseSize,
 		observer:     noopObserver{},
@@ -392,6 +394,9 @@ func (c *Client) roundTrip(ctx context.Context, rt http.RoundTripper, method, es
 			return resp.StatusCode, nil
 		}
 		opt.got, out = true, opt.v
+	}
+	if raw, ok := out.(*rawBody); ok {
+		return resp.StatusCode, raw.keep(data)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return resp.StatusCode, fmt.Errorf("decode response: empty body with status %d", resp.StatusCode)

@@ -388,3 +388,50 @@ func TestSimulatorFaults(t *testing.T) {
 		t.Errorf("after recovery: %v, %s", err, brk.c.BreakerState())
 	}
 }
+
+func TestSimulatorEmailChangeAndErasure(t *testing.T) {
+	s := newSim(t)
+	ctx := context.Background()
+	anna, other := example(t, s.sim, simulator.StateActivated), example(t, s.sim, simulator.StateUnconfirmed)
+
+	err := s.c.Profiles.ChangeEmail(ctx, anna.ClientID, other.Email)
+	if !synerise.IsEmailTaken(err) {
+		t.Fatalf("another profile's address: %v", err)
+	}
+	if err := s.c.Profiles.ChangeEmail(ctx, anna.ClientID, "anna.moved@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.c.Profiles.GetByEmail(ctx, anna.Email); !synerise.IsNotFound(err) {
+		t.Fatalf("old address: %v", err)
+	}
+	p, err := s.c.Profiles.GetByEmail(ctx, "anna.moved@example.com")
+	if err != nil || p.ClientID != anna.ClientID {
+		t.Fatalf("new address: %+v %v", p, err)
+	}
+	raw, err := s.c.Profiles.GetRaw(ctx, anna.ClientID)
+	want, _ := s.sim.Profile(anna.ClientID)
+	if err != nil || string(raw) != string(want) {
+		t.Fatalf("GetRaw %q, %v; simulator has %q", raw, err, want)
+	}
+
+	if err := s.c.Profiles.Erase(ctx, anna.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	lookups := map[string]func() error{
+		"id":       func() error { _, err := s.c.Profiles.Get(ctx, anna.ClientID); return err },
+		"raw":      func() error { _, err := s.c.Profiles.GetRaw(ctx, anna.ClientID); return err },
+		"email":    func() error { _, err := s.c.Profiles.GetByEmail(ctx, "anna.moved@example.com"); return err },
+		"customId": func() error { _, err := s.c.Profiles.GetByCustomID(ctx, anna.CustomID); return err },
+		"uuid":     func() error { _, err := s.c.Profiles.GetByUUID(ctx, anna.UUID); return err },
+		"again":    func() error { return s.c.Profiles.Erase(ctx, anna.ClientID) },
+	}
+	for name, f := range lookups {
+		if err := f(); !synerise.IsNotFound(err) {
+			t.Errorf("%s after erasure: %v", name, err)
+		}
+	}
+	found, err := s.c.Profiles.List(ctx, synerise.ListOptions{Filters: synerise.ListFilters{Email: "anna.moved@"}})
+	if err != nil || len(found) != 0 {
+		t.Errorf("list after erasure: %v %v", found, err)
+	}
+}
