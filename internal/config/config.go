@@ -50,6 +50,8 @@ type Config struct {
 	SyneriseAPIKey string
 	// SyneriseSettingsPath is where the workspace exposes RaaS general settings.
 	SyneriseSettingsPath string
+	// SyneriseErasePath is where a customer is erased (SYNERISE_ERASE_PATH, see erase.go).
+	SyneriseErasePath string
 	// AuditSigningKey is the path of an Ed25519 private key for signed audit checkpoints.
 	AuditSigningKey string
 	// MetricsToken protects /metrics on the public listener.
@@ -91,6 +93,7 @@ func Variables() []Variable {
 		{"SYNERISE_API_URL", "(unset: built-in simulator, Sandbox banner)", "Synerise API base URL, e.g. https://api.synerise.com"},
 		{"SYNERISE_API_KEY", "(required with SYNERISE_API_URL)", "workspace API key"},
 		{"SYNERISE_SETTINGS_PATH", "/sauth/settings/general", "path of the RaaS general settings"},
+		eraseVariable(),
 		{"CONSOLE_AUDIT_SIGNING_KEY", "(unset: checkpoints off; local key under CONSOLE_DATA_DIR when the database is local)", "file with an Ed25519 private key for signed audit checkpoints"},
 		{"CONSOLE_METRICS_TOKEN", "(unset)", "bearer token that unlocks /metrics on the public listener"},
 		{"CONSOLE_METRICS_ADDR", "(unset)", "separate listen address for /metrics"},
@@ -125,6 +128,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SecureCookies = r.secureCookies()
 	c.TrustedProxies = r.trustedProxies()
 	r.checkSynerise(c)
+	c.SyneriseErasePath = r.erasePath()
 	c.Identity = r.identity(c)
 	c.AuditSinks = r.auditSinks()
 	switch c.LogLevel {

@@ -46,6 +46,7 @@ func connectSynerise(cfg config.Config, sim *simulator.Simulator, observer syner
 	}
 	client, err := synerise.NewClient(url, key,
 		synerise.WithSettingsPath(cfg.SyneriseSettingsPath),
+		synerise.WithErasePath(cfg.SyneriseErasePath),
 		synerise.WithUserAgent(userAgent),
 		synerise.WithObserver(observer))
 	if err != nil {
