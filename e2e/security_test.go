@@ -164,7 +164,7 @@ type pageGuard struct {
 
 func guard(t *testing.T, c *console, page playwright.Page) *pageGuard {
 	g := &pageGuard{t: t, dialogs: browsertest.WatchForScripts(t, page)}
-	allowed := regexp.MustCompile(`^/(|login|logout|customers(/.*)?|audit(/.*)?|static/(htmx\.min\.js|app\.js|[a-z]+\.css)|favicon\.ico)$`)
+	allowed := regexp.MustCompile(`^/(|login|logout|customers(/.*)?|audit(/.*)?|static/(htmx\.min\.js|app\.js|passkey\.js|[a-z]+\.css)|favicon\.ico)$`)
 	page.OnRequest(func(r playwright.Request) {
 		u, err := url.Parse(r.URL())
 		if err != nil || u.Scheme+"://"+u.Host != c.URL || !allowed.MatchString(u.Path) {
@@ -199,7 +199,7 @@ const injected = `() => {
 		}
 	}
 	for (const el of document.querySelectorAll('script, iframe, frame, svg, img, object, embed, base, meta[http-equiv]')) {
-		if (el.tagName === 'SCRIPT' && ['/static/htmx.min.js', '/static/app.js'].includes(el.getAttribute('src')) && el.text === '') continue;
+		if (el.tagName === 'SCRIPT' && ['/static/htmx.min.js', '/static/app.js', '/static/passkey.js'].includes(el.getAttribute('src')) && el.text === '') continue;
 		bad.push('element ' + el.outerHTML.slice(0, 120));
 	}
 	return bad;
