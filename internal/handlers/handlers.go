@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/raas-console/console/internal/approvals"
 	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/metrics"
 	"github.com/raas-console/console/internal/operators"
@@ -192,6 +193,10 @@ type Deps struct {
 	SessionList sessionList
 	// AuditStream reports the audit log's stream to the SIEM; nil when none is configured.
 	AuditStream auditStreamStatus
+	// Approvals keeps four-eyes change requests; nil means no change needs approval.
+	Approvals approvalStore
+	// ApprovalPolicy says which changes need approval and how long a request waits.
+	ApprovalPolicy approvals.Policy
 }
 
 // Handler serves the console.
