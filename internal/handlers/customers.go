@@ -31,6 +31,13 @@ func (h *Handler) customerRoutes() []Route {
 		{Method: http.MethodPost, Path: "/customers/:id/password-reset", Roles: support, handle: h.handlePasswordReset},
 		{Method: http.MethodGet, Path: "/customers/:id/activation", Roles: support, handle: h.handleActivationForm},
 		{Method: http.MethodPost, Path: "/customers/:id/activation", Roles: support, handle: h.handleActivationResend},
+		{Method: http.MethodGet, Path: "/customers/:id/email", Roles: support, handle: h.handleCustomerEmailForm},
+		{Method: http.MethodPost, Path: "/customers/:id/email/confirm", Roles: support, handle: h.handleCustomerEmailConfirm},
+		{Method: http.MethodPost, Path: "/customers/:id/email", Roles: support, StepUp: true, handle: h.handleCustomerEmailChange},
+		{Method: http.MethodGet, Path: "/customers/:id/erase", Roles: support, handle: h.handleCustomerEraseForm},
+		{Method: http.MethodPost, Path: "/customers/:id/erase", Roles: support, StepUp: true, handle: h.handleCustomerErase},
+		{Method: http.MethodGet, Path: "/customers/:id/export", Roles: support, handle: h.handleCustomerExportForm},
+		{Method: http.MethodPost, Path: "/customers/:id/export", Roles: support, handle: h.handleCustomerExport},
 		{Method: http.MethodGet, Path: "/sandbox/outbox", Roles: support, handle: h.handleSandboxOutbox},
 	}
 }
