@@ -2,13 +2,16 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/raas-console/console/internal/approvals"
 	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
@@ -115,6 +118,9 @@ func (h *Handler) handleOperatorRole(c echo.Context) error {
 	if err != nil {
 		return userError(http.StatusUnprocessableEntity, "Unknown role", "Choose support, admin or auditor.")
 	}
+	if h.underApproval(approvals.ActionOperatorRole) {
+		return h.requestRoleChange(c, role)
+	}
 	return h.changeOperator(c, audit.ActionOperatorRoleChange, func(ctx context.Context, before operators.Operator) (operators.Operator, error) {
 		return h.Operators.SetRole(ctx, before.ID, role)
 	}, "Role changed; their open sessions have ended.")
@@ -155,9 +161,7 @@ func (h *Handler) changeOperator(c echo.Context, action audit.Action, change fun
 		return err
 	}
 	id := before.ID
-	state := func(o operators.Operator) []byte {
-		return audit.DetailJSON(map[string]any{"role": o.Role, "disabled": o.Disabled})
-	}
+	state := operatorState
 	intent := h.event(c, action, audit.Target{Type: "operator", ID: idString(id), Label: before.Email})
 	intent.Before = state(before)
 	var after operators.Operator
@@ -168,6 +172,72 @@ func (h *Handler) changeOperator(c echo.Context, action audit.Action, change fun
 		return err
 	}
 	return h.redirectWithFlash(c, "/operators", "success", before.Email+": "+done)
+}
+
+// operatorState is an operator's role and state as their audit records keep them.
+func operatorState(o operators.Operator) []byte {
+	return audit.DetailJSON(map[string]any{"role": o.Role, "disabled": o.Disabled})
+}
+
+// roleRequest is the Payload of an operator.role request.
+type roleRequest struct {
+	OperatorID int64          `json:"operatorId"`
+	Old        operators.Role `json:"old"`
+	New        operators.Role `json:"new"`
+}
+
+// requestRoleChange asks another admin to approve a change of an operator's role.
+func (h *Handler) requestRoleChange(c echo.Context, role operators.Role) error {
+	before, err := h.otherOperator(c, "You cannot change your own role; ask another admin.")
+	if err != nil {
+		return err
+	}
+	if before.Role == role {
+		return h.redirectWithFlash(c, "/operators", "info", before.Email+" already has the role "+string(role)+". Nothing was asked.")
+	}
+	reason := strings.TrimSpace(c.FormValue("reason"))
+	if msg := checkMultiline(reason, maxApprovalComment); msg != "" {
+		return userError(http.StatusUnprocessableEntity, "Reason cannot be used", "The reason "+msg+". Nothing was asked.")
+	}
+	return h.requestApproval(c, changeRequest{Action: approvals.ActionOperatorRole,
+		Target:      audit.Target{Type: "operator", ID: idString(before.ID), Label: before.Email},
+		Changes:     []approvals.Change{{Field: "Role", Old: string(before.Role), New: string(role)}},
+		Payload:     roleRequest{OperatorID: before.ID, Old: before.Role, New: role},
+		Fingerprint: string(before.Role), Reason: reason})
+}
+
+// executeOperatorRole carries out an approved role change, refused with errTargetMoved
+// when the operator's role is no longer the one the request was made on.
+func (h *Handler) executeOperatorRole(c echo.Context, req approvals.Request) (string, error) {
+	var p roleRequest
+	if err := json.Unmarshal(req.Payload, &p); err != nil {
+		return "", fmt.Errorf("handlers: role request payload: %w", err)
+	}
+	before, err := h.Operators.ByID(c.Request().Context(), p.OperatorID)
+	if err != nil {
+		return "", err
+	}
+	if before.Role != p.Old {
+		return "", fmt.Errorf("%w: %s's role is now %s; it was %s when the change was asked for.", errTargetMoved, before.Email, before.Role, p.Old)
+	}
+	intent := h.event(c, audit.ActionOperatorRoleChange, audit.Target{Type: "operator", ID: idString(before.ID), Label: before.Email})
+	intent.Reason, intent.Before = req.Reason, operatorState(before)
+	var after operators.Operator
+	op := approvalOperation(intent, approvalDetail{Request: requestRef(req.ID), Kind: req.Action}, func(ctx context.Context) (err error) {
+		after, err = h.Operators.SetRole(ctx, before.ID, p.New)
+		return err
+	})
+	record := op.Record
+	op.Record = func(e *audit.Event, err error) {
+		record(e, err)
+		if err == nil {
+			e.After = operatorState(after)
+		}
+	}
+	if _, err := h.perform(c, op); err != nil {
+		return "", err
+	}
+	return before.Email + "'s role changed from " + string(p.Old) + " to " + string(p.New) + "; their open sessions have ended.", nil
 }
 
 // handleOperatorBreakGlass marks or unmarks another operator as break-glass: they keep

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -60,22 +61,38 @@ func (h *Handler) Routes() []Route {
 	routes = append(routes, h.customerRoutes()...)
 	routes = append(routes, h.settingsRoutes()...)
 	routes = append(routes, h.auditRoutes()...)
+	routes = append(routes, h.approvalRoutes()...)
 	return routes
 }
 
-// navItem is one main navigation entry; it shows only to roles its route allows.
-type navItem struct{ label, path string }
+// navItem is one main navigation entry; it shows only to roles its route allows. count,
+// when set, is added to the label as "(N)".
+type navItem struct {
+	label, path string
+	count       func(c echo.Context) int
+}
+
+// navLabel is the entry's text for the signed-in operator: "Approvals (2)".
+func (h *Handler) navLabel(c echo.Context, n navItem) string {
+	if n.count == nil {
+		return n.label
+	}
+	return n.label + " (" + strconv.Itoa(n.count(c)) + ")"
+}
 
 // navItems are the main navigation entries, the sandbox outbox only in sandbox mode.
 func (h *Handler) navItems() []navItem {
 	items := []navItem{
-		{"Customers", "/customers"},
-		{"Settings", "/settings"},
-		{"Audit log", "/audit"},
-		{"Operators", "/operators"},
+		{label: "Customers", path: "/customers"},
+		{label: "Settings", path: "/settings"},
+		{label: "Audit log", path: "/audit"},
+		{label: "Operators", path: "/operators"},
+	}
+	if h.Approvals != nil {
+		items = append(items, navItem{label: "Approvals", path: "/approvals", count: h.approvalsWaiting})
 	}
 	if h.Outbox != nil {
-		items = append(items, navItem{"Sandbox outbox", "/sandbox/outbox"})
+		items = append(items, navItem{label: "Sandbox outbox", path: "/sandbox/outbox"})
 	}
 	return items
 }

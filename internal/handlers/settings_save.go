@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/raas-console/console/internal/approvals"
 	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/settings"
 	"github.com/raas-console/console/internal/synerise"
@@ -46,6 +47,9 @@ func (h *Handler) handleSettingsSave(c echo.Context) error {
 		v.Reason, v.Errors = reason, templates.FieldErrors{"reason": msg}
 		return render(c, http.StatusUnprocessableEntity, templates.SettingsPreviewPage(h.page(c, "Check your changes"), v))
 	}
+	if h.underApproval(approvals.ActionSettings) {
+		return h.requestSettingsChange(c, loaded, changes, reason)
+	}
 	return h.withSettingsLock(c.Request().Context(), func() error {
 		return h.saveSettings(c, loaded, changes, reason)
 	})
@@ -79,23 +83,33 @@ func (h *Handler) saveSettings(c echo.Context, loaded settings.Loaded, changes [
 	if len(changes) == 0 {
 		return h.redirectWithFlash(c, "/settings", "info", "No changes: every setting already has the value you chose. Nothing was written.")
 	}
+	w, err := h.writeSettings(c, fresh, changes, reason, "")
+	switch {
+	case errors.Is(err, errAuditUnavailable), w == nil && err != nil:
+		return err
+	case err != nil:
+		return h.settingsWriteFailed(c, w, w.outcome, reason, err)
+	}
+	return h.settingsSaved(c, w)
+}
+
+// writeSettings sends fresh with changes applied, between the intent and the outcome of
+// settings.update, and reads the settings back. request names the approval request it
+// carries out ("request #N"), empty for a direct save. A nil write means nothing was sent.
+func (h *Handler) writeSettings(c echo.Context, fresh *synerise.Settings, changes []settings.Change, reason, request string) (*settingsWrite, error) {
 	send, err := settings.Apply(fresh, changes)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	w := &settingsWrite{api: h.Settings, forget: h.forgetRegistration, fresh: fresh, sent: send, changes: changes}
+	w := &settingsWrite{api: h.Settings, forget: h.forgetRegistration, fresh: fresh, sent: send, changes: changes, request: request}
 	intent := h.event(c, audit.ActionSettingsUpdate, settingsTarget)
 	intent.Reason = reason
 	intent.Before, intent.After = settingsJSON(fresh), settingsJSON(send)
-	intent.Detail = audit.DetailJSON(settingsDetail{ChangedKeys: settings.Keys(changes), Changes: changes, Fingerprint: fresh.Fingerprint()})
+	intent.Detail = audit.DetailJSON(settingsDetail{Request: request, ChangedKeys: settings.Keys(changes), Changes: changes,
+		Fingerprint: fresh.Fingerprint()})
 	res, err := h.perform(c, syneriseOperation(intent, w.run, w.record))
-	switch {
-	case errors.Is(err, errAuditUnavailable):
-		return err
-	case err != nil:
-		return h.settingsWriteFailed(c, w, res.Outcome, reason, err)
-	}
-	return h.settingsSaved(c, w)
+	w.outcome = res.Outcome
+	return w, err
 }
 
 // refuseSettingsConflict records a save refused because the settings changed since the
@@ -124,7 +138,9 @@ type settingsWrite struct {
 	fresh   *synerise.Settings
 	sent    *synerise.Settings
 	changes []settings.Change
+	request string // "request #N" when the write carries out an approved request
 
+	outcome  audit.Outcome     // how the write ended
 	readBack *synerise.Settings // read after a write Synerise accepted
 	readErr  error              // why readBack could not be read
 	diffs    []settings.Change  // where readBack differs from sent
@@ -191,6 +207,7 @@ func (w *settingsWrite) record(e *audit.Event, err error) {
 			e.After = settingsJSON(w.readBack)
 		}
 	}
+	w.detail.Request = w.request
 	e.Detail = audit.DetailJSON(w.detail)
 }
 
@@ -251,6 +268,8 @@ func (h *Handler) settingsWriteFailed(c echo.Context, w *settingsWrite, outcome 
 // settingsDetail is the Detail of settings.update events. Changes carries the old and new
 // values under neutral names, so history can show and restore them.
 type settingsDetail struct {
+	// Request names the approval request the write carried out, if any.
+	Request             string            `json:"request,omitempty"`
 	ChangedKeys         []string          `json:"changedKeys"`
 	Changes             []settings.Change `json:"changes,omitempty"`
 	Fingerprint         string            `json:"fingerprint,omitempty"`
