@@ -19,8 +19,10 @@ import (
 // executors are the ways approved requests are carried out, by kind of change.
 func (h *Handler) executors() map[string]approvalExecutor {
 	return map[string]approvalExecutor{
-		approvals.ActionSettings:     h.executeSettings,
-		approvals.ActionOperatorRole: h.executeOperatorRole,
+		approvals.ActionSettings:      h.executeSettings,
+		approvals.ActionOperatorRole:  h.executeOperatorRole,
+		approvals.ActionCustomerEmail: h.executeCustomerEmail,
+		approvals.ActionCustomerErase: h.executeCustomerErase,
 	}
 }
 
