@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/raas-console/console/internal/approvals"
 	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/handlers"
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/synerise"
 	"github.com/raas-console/console/internal/synerise/simulator"
@@ -169,5 +171,29 @@ func TestCustomerEraseWithoutEmailTypesTheClientID(t *testing.T) {
 	}
 	if _, ok := e.sim.Profile(anon.ClientID); ok {
 		t.Fatal("still there")
+	}
+}
+
+// The erasure and e-mail change forms need a recent second factor from an operator who has
+// one: after the step-up window the form gets the prompt, and nothing is sent or asked.
+func TestCustomerEraseAndEmailChangeNeedStepUp(t *testing.T) {
+	e := newEnv(t, withTOTP("all"), gdprApprovals(), func(d *handlers.Deps) { d.Identity.StepUpWindow = 5 * time.Minute })
+	b, _ := e.signedIn(operators.RoleSupport)
+	e.enrolTOTP(b)
+	erase := eraseForm(t, b, annaID, annaMail, "GDPR-7")
+	email := custFormValues(t, body(b.post("/customers/"+annaID+"/email/confirm", emailForm(t, b, annaID, "anna.new@example.com", "T-1"))),
+		"/customers/"+annaID+"/email")
+	e.clock.Add(6 * time.Minute)
+	for path, form := range map[string]url.Values{"/customers/" + annaID + "/erase": erase, "/customers/" + annaID + "/email": email} {
+		res := b.post(path, form)
+		if page := body(res); !strings.Contains(page, `name="_step_up_code"`) {
+			t.Fatalf("%s after the window: %d, no step-up prompt: %s", path, res.StatusCode, page)
+		}
+	}
+	if n := e.sim.RequestCount(simulator.RouteProfileErase) + e.sim.RequestCount(simulator.RouteProfileUpdate); n != 0 {
+		t.Fatalf("%d writes sent without the second factor", n)
+	}
+	if e.count(audit.ActionCustomerErase) != 0 || e.count(audit.ActionCustomerEmailChange) != 0 {
+		t.Fatal("a change was recorded without the second factor")
 	}
 }
