@@ -101,6 +101,11 @@ func TestApprovalSettingsPendingThenExecuted(t *testing.T) {
 	if !strings.Contains(body(bb.get("/")), "Approvals (1)") || !strings.Contains(body(a.get("/")), "Approvals (0)") {
 		t.Error("navigation counts wrong")
 	}
+	list := body(bb.get("/approvals"))
+	checkAccessible(t, list)
+	if !strings.Contains(list, "Waiting for you (1)") || !strings.Contains(list, `href="/approvals/`+strconv.FormatInt(id, 10)+`"`) {
+		t.Errorf("list: %s", list)
+	}
 	bpage := body(bb.get(approvalURL(id, "")))
 	checkAccessible(t, bpage)
 	res := bb.post(approvalURL(id, "/approve"), url.Values{"comment": {"ok, checked with the shop"}})
@@ -314,5 +319,71 @@ func TestApprovalTwiceAtOnceSendsOnce(t *testing.T) {
 	}
 	if res := deciders[0].post(approvalURL(id, "/approve"), nil); res.StatusCode != http.StatusConflict || e.sim.RequestCount("settings.set") != 1 {
 		t.Fatalf("approving again: %d", res.StatusCode)
+	}
+}
+
+func TestApprovalOperatorRole(t *testing.T) {
+	e := newApprovalsEnv(t, approvals.ActionOperatorRole)
+	a, _ := e.signedIn(operators.RoleAdmin)
+	bb, opB := e.signedIn(operators.RoleAdmin)
+	x := e.operator("x-"+randSuffix()+"@example.com", operators.RoleSupport)
+	ctx := context.Background()
+	roleOf := func(id int64) operators.Role {
+		op, err := e.ops.ByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return op.Role
+	}
+	id := requestID(t, a.post("/operators/"+strconv.FormatInt(x.ID, 10)+"/role", url.Values{"role": {"admin"}}))
+	if roleOf(x.ID) != operators.RoleSupport {
+		t.Fatal("role changed before approval")
+	}
+	if page := body(bb.get(approvalURL(id, ""))); !strings.Contains(page, "Change an operator&#39;s role") || !strings.Contains(page, x.Email) {
+		t.Errorf("page: %s", page)
+	}
+	if res := bb.post(approvalURL(id, "/approve"), nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", res.StatusCode, body(res))
+	}
+	if roleOf(x.ID) != operators.RoleAdmin || e.request(id).State != approvals.StateExecuted {
+		t.Fatalf("after approval: role %s, state %s", roleOf(x.ID), e.request(id).State)
+	}
+	if ev := e.eventsNaming(audit.ActionOperatorRoleChange, id); len(ev) != 2 || ev[1].Actor.OperatorID != opB.ID || ev[1].Outcome != audit.OutcomeSucceeded {
+		t.Fatalf("execution events: %+v", ev)
+	}
+
+	// The role moved since the request: nothing is changed and the request waits again.
+	id = requestID(t, a.post("/operators/"+strconv.FormatInt(x.ID, 10)+"/role", url.Values{"role": {"auditor"}}))
+	if _, err := e.ops.SetRole(ctx, x.ID, operators.RoleSupport); err != nil {
+		t.Fatal(err)
+	}
+	res := bb.post(approvalURL(id, "/approve"), nil)
+	if page := body(res); res.StatusCode != http.StatusConflict || !strings.Contains(page, "role is now support; it was admin when the change was asked for") {
+		t.Fatalf("approve after a move: %d %s", res.StatusCode, page)
+	}
+	if roleOf(x.ID) != operators.RoleSupport || e.request(id).State != approvals.StatePending {
+		t.Fatal("a moved role change was carried out")
+	}
+
+	// Nobody approves a change of their own role.
+	id = requestID(t, a.post("/operators/"+strconv.FormatInt(opB.ID, 10)+"/role", url.Values{"role": {"support"}}))
+	if res := bb.post(approvalURL(id, "/approve"), nil); res.StatusCode != http.StatusForbidden || roleOf(opB.ID) != operators.RoleAdmin {
+		t.Fatalf("approving one's own role change: %d", res.StatusCode)
+	}
+}
+
+func TestApprovalsNoneKeepsDirectChanges(t *testing.T) {
+	e := newApprovalsEnv(t)
+	a, _ := e.signedIn(operators.RoleAdmin)
+	x := e.operator("y-"+randSuffix()+"@example.com", operators.RoleSupport)
+	if res := a.post("/operators/"+strconv.FormatInt(x.ID, 10)+"/role", url.Values{"role": {"admin"}}); res.Header.Get("Location") != "/operators" {
+		t.Fatalf("direct role change: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	res := previewAndSave(t, a, map[string]string{"pinConfirmationValidInSeconds": "600"}, "TICKET-14")
+	if res.Header.Get("Location") != "/settings" || settingValue(e, "pinConfirmationValidInSeconds") != "600" {
+		t.Fatalf("direct settings save: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if page := body(a.get("/approvals")); !strings.Contains(page, "No change needs approval") || !strings.Contains(page, "Nothing waits for your decision") {
+		t.Errorf("approvals page: %s", page)
 	}
 }
