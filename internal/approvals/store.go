@@ -114,7 +114,7 @@ func (s *Store) ListDecided(ctx context.Context, limit int) ([]Request, error) {
 }
 
 // CountWaitingFor counts the requests pending at now that operator id of role may
-// decide: someone else's, of a kind their role may approve.
+// decide: someone else's, of a kind their role may approve, not about id themselves.
 func (s *Store) CountWaitingFor(ctx context.Context, id int64, role string, now time.Time) (int, error) {
 	var actions []string
 	for _, k := range kinds {
@@ -127,7 +127,8 @@ func (s *Store) CountWaitingFor(ctx context.Context, id int64, role string, now 
 	}
 	var n int
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM approval_requests WHERE state = 'pending'
-		AND expires_at > $1 AND requested_by <> $2 AND action = ANY($3)`, now, id, actions).Scan(&n)
+		AND expires_at > $1 AND requested_by <> $2 AND action = ANY($3)
+		AND NOT (target_type = 'operator' AND target_id = $2::text)`, now, id, actions).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("approvals: count waiting: %w", err)
 	}

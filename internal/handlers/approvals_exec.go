@@ -154,7 +154,7 @@ func (h *Handler) requestSettingsChange(c echo.Context, loaded settings.Loaded, 
 		lines[i] = approvals.Change{Field: ch.Label(), Old: ch.OldWords(), New: ch.NewWords()}
 	}
 	return h.requestApproval(c, changeRequest{Action: approvals.ActionSettings, Target: settingsTarget, Changes: lines,
-		Payload:     settingsRequest{Changes: auditableChanges(changes), Values: settings.LoadedFrom(fresh).Values},
+		Payload:     settingsRequest{Changes: changes, Values: settings.LoadedFrom(fresh).Values},
 		Fingerprint: fresh.Fingerprint(), Reason: reason})
 }
 

@@ -367,6 +367,9 @@ func TestApprovalOperatorRole(t *testing.T) {
 
 	// Nobody approves a change of their own role.
 	id = requestID(t, a.post("/operators/"+strconv.FormatInt(opB.ID, 10)+"/role", url.Values{"role": {"support"}}))
+	if !strings.Contains(body(bb.get("/")), "Approvals (1)") {
+		t.Error("a change of the viewer's own role is counted as waiting for them")
+	}
 	if res := bb.post(approvalURL(id, "/approve"), nil); res.StatusCode != http.StatusForbidden || roleOf(opB.ID) != operators.RoleAdmin {
 		t.Fatalf("approving one's own role change: %d", res.StatusCode)
 	}
