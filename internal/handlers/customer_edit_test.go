@@ -24,6 +24,9 @@ type profilesAPI interface {
 	GetByUUID(ctx context.Context, uuid string) (*synerise.Profile, error)
 	List(ctx context.Context, opts synerise.ListOptions) ([]synerise.Profile, error)
 	Update(ctx context.Context, clientID int64, u synerise.ProfileUpdate) error
+	ChangeEmail(ctx context.Context, clientID int64, email string) error
+	Erase(ctx context.Context, clientID int64) error
+	GetRaw(ctx context.Context, clientID int64) ([]byte, error)
 }
 
 // recordingProfiles remembers the JSON body of every update sent.

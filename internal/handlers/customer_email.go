@@ -144,10 +144,7 @@ func (h *Handler) handleCustomerEmailChange(c echo.Context) error {
 			Fingerprint: p.Email, Reason: v.Reason,
 		})
 	}
-	g, err := h.gdpr()
-	if err != nil {
-		return err
-	}
+	g := h.Profiles
 	intent := emailIntent(h.event(c, audit.ActionCustomerEmailChange, customerAuditTarget(p)), p.Email, v.NewEmail, v.Reason)
 	outcome, err := h.claimedCall(c, key, intent, func(ctx context.Context) error { return g.ChangeEmail(ctx, p.ClientID, v.NewEmail) })
 	if errors.Is(err, errAuditUnavailable) {
@@ -209,10 +206,7 @@ func (h *Handler) executeCustomerEmail(c echo.Context, req approvals.Request) (s
 	if err := json.Unmarshal(req.Payload, &pl); err != nil || pl.ClientID <= 0 {
 		return "", fmt.Errorf("customers: e-mail change request #%d: unreadable payload", req.ID)
 	}
-	g, err := h.gdpr()
-	if err != nil {
-		return "", err
-	}
+	g := h.Profiles
 	p, err := h.currentTarget(c, pl.ClientID, audit.ActionCustomerEmailChange, req)
 	if err != nil {
 		return "", err

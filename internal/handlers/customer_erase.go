@@ -96,10 +96,7 @@ func (h *Handler) handleCustomerErase(c echo.Context) error {
 			Fingerprint: fp, Reason: v.Reason,
 		})
 	}
-	g, err := h.gdpr()
-	if err != nil {
-		return err
-	}
+	g := h.Profiles
 	intent := eraseIntent(h.event(c, audit.ActionCustomerErase, customerAuditTarget(p)), p, v.Reason)
 	outcome, err := h.claimedCall(c, key, intent, func(ctx context.Context) error { return g.Erase(ctx, p.ClientID) })
 	if errors.Is(err, errAuditUnavailable) {
@@ -172,10 +169,7 @@ func (h *Handler) executeCustomerErase(c echo.Context, req approvals.Request) (s
 	if err := json.Unmarshal(req.Payload, &pl); err != nil || pl.ClientID <= 0 {
 		return "", fmt.Errorf("customers: erasure request #%d: unreadable payload", req.ID)
 	}
-	g, err := h.gdpr()
-	if err != nil {
-		return "", err
-	}
+	g := h.Profiles
 	p, err := h.currentTarget(c, pl.ClientID, audit.ActionCustomerErase, req)
 	if err != nil {
 		return "", err

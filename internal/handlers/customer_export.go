@@ -13,21 +13,12 @@ import (
 	"github.com/raas-console/console/web/templates"
 )
 
-// customerGDPR is what the data-protection support actions need of Synerise's profiles
-// beyond profileAPI: the e-mail change, the erasure and the profile as sent.
+// customerGDPR is what the data-protection support actions need of Synerise's profiles:
+// the e-mail change, the erasure and the profile as sent; profileAPI includes it.
 type customerGDPR interface {
 	ChangeEmail(ctx context.Context, clientID int64, email string) error
 	Erase(ctx context.Context, clientID int64) error
 	GetRaw(ctx context.Context, clientID int64) ([]byte, error)
-}
-
-// gdpr is the profiles service as customerGDPR. *synerise.ProfilesService is one.
-func (h *Handler) gdpr() (customerGDPR, error) {
-	if g, ok := h.Profiles.(customerGDPR); ok {
-		return g, nil
-	}
-	return nil, userError(http.StatusNotImplemented, "Not available",
-		"This console's connection to Synerise cannot change e-mail addresses, erase customers or download their data. Nothing was done.")
 }
 
 func exportTitle(name string) string { return "Download the data of " + name }
@@ -45,10 +36,7 @@ func (h *Handler) handleCustomerExportForm(c echo.Context) error {
 // handleCustomerExport hands over the customer's data (GDPR art. 15): the profile exactly
 // as Synerise returned it, as an attachment, read between an audit intent and outcome.
 func (h *Handler) handleCustomerExport(c echo.Context) error {
-	g, err := h.gdpr()
-	if err != nil {
-		return err
-	}
+	g := h.Profiles
 	p, err := h.loadCustomer(c)
 	if err != nil {
 		return h.recordFailedAttempt(c, audit.ActionCustomerExport, attemptTarget(c), c.FormValue("reason"), err)

@@ -111,6 +111,7 @@ type profileAPI interface {
 	GetByUUID(ctx context.Context, uuid string) (*synerise.Profile, error)
 	List(ctx context.Context, opts synerise.ListOptions) ([]synerise.Profile, error)
 	Update(ctx context.Context, clientID int64, u synerise.ProfileUpdate) error
+	customerGDPR
 }
 
 // accountAPI is what the handlers need of Synerise's RaaS account actions.
