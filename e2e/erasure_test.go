@@ -59,7 +59,7 @@ func TestErasureWithFourEyes(t *testing.T) {
 	expectText(t, a.Locator("main"), "erased")
 	browsertest.Goto(t, a, c.URL+"/customers")
 	check(t, a.GetByLabel("Find a customer").Fill(anna.Email))
-	expectText(t, a.Locator("#results"), "No customer matches")
+	expectText(t, a.Locator("#results"), "No such customer")
 	// The customer's page answers 404 now, in words.
 	res, err := a.Goto(c.URL + "/customers/" + strconv.FormatInt(anna.ClientID, 10))
 	check(t, err)

@@ -130,7 +130,7 @@ func TestSupportFindsCustomer(t *testing.T) {
 
 	// No such customer: said plainly.
 	check(t, box.Fill("nobody.at.all@example.com"))
-	expectText(t, results.GetByRole("status"), "No customer matches an e-mail address “nobody.at.all@example.com”.")
+	expectText(t, results.GetByRole("status"), "No such customer: none matches an e-mail address “nobody.at.all@example.com”.")
 
 	// The start of her last name, with the search button: a list, not an exact match.
 	check(t, box.Fill("kowalsk"))

@@ -111,7 +111,7 @@ func TestCustomerEmailDirectWhenNotUnderApproval(t *testing.T) {
 	if _, err := e.api.Profiles.GetByEmail(context.Background(), annaMail); err == nil {
 		t.Fatal("the old address still finds the customer")
 	}
-	if !strings.Contains(body(b.htmxPost("/customers/search", url.Values{"q": {annaMail}})), "No customer matches") {
+	if !strings.Contains(body(b.htmxPost("/customers/search", url.Values{"q": {annaMail}})), "No such customer: none matches") {
 		t.Fatal("search by the old address finds someone")
 	}
 	if !strings.Contains(body(b.htmxPost("/customers/search", url.Values{"q": {addr}})), "/customers/"+annaID) {

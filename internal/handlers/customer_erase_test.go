@@ -36,10 +36,10 @@ func gone(t *testing.T, e *env, b *browser, id, mail string) {
 	if _, err := e.api.Profiles.GetByEmail(context.Background(), mail); !synerise.IsNotFound(err) {
 		t.Fatalf("lookup by e-mail: %v", err)
 	}
-	if page := body(b.htmxPost("/customers/search", url.Values{"q": {mail}})); !strings.Contains(page, "No customer matches") {
+	if page := body(b.htmxPost("/customers/search", url.Values{"q": {mail}})); !strings.Contains(page, "No such customer: none matches") {
 		t.Fatalf("search by e-mail: %s", page)
 	}
-	if page := body(b.htmxPost("/customers/search", url.Values{"q": {id}})); !strings.Contains(page, "No customer matches") {
+	if page := body(b.htmxPost("/customers/search", url.Values{"q": {id}})); !strings.Contains(page, "No such customer: none matches") {
 		t.Fatalf("search by clientId: %s", page)
 	}
 	res := b.get("/customers/" + id)

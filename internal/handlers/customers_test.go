@@ -231,7 +231,7 @@ func TestCustomerSearchNotFoundAndInvalidInput(t *testing.T) {
 	e := newEnv(t)
 	b, _ := e.signedIn(operators.RoleSupport)
 	res := b.htmxPost("/customers/search", url.Values{"q": {"nobody-here@example.com"}})
-	if page := body(res); res.StatusCode != http.StatusOK || !strings.Contains(page, "No customer matches") {
+	if page := body(res); res.StatusCode != http.StatusOK || !strings.Contains(page, "No such customer: none matches") {
 		t.Fatalf("not found: %d %s", res.StatusCode, page)
 	}
 	before := e.sim.RequestCounts()
