@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/raas-console/console/internal/approvals"
 )
 
 // Config is everything the console reads from its environment.
@@ -64,6 +66,9 @@ type Config struct {
 	Identity Identity
 	// AuditSinks are where the audit log is streamed (a SIEM's webhook, syslog).
 	AuditSinks AuditSinks
+	// Approvals says which changes need another operator's approval (CONSOLE_APPROVALS)
+	// and how long a request waits (CONSOLE_APPROVAL_TTL).
+	Approvals approvals.Policy
 }
 
 // LocalDatabase reports whether the console runs its own PostgreSQL cluster.
@@ -98,7 +103,7 @@ func Variables() []Variable {
 		{"CONSOLE_METRICS_TOKEN", "(unset)", "bearer token that unlocks /metrics on the public listener"},
 		{"CONSOLE_METRICS_ADDR", "(unset)", "separate listen address for /metrics"},
 		{"CONSOLE_LOG_LEVEL", "info", "debug, info, warn or error"},
-	}, append(identityVariables(), auditSinkVariables()...)...)
+	}, append(append(identityVariables(), auditSinkVariables()...), approvalVariables()...)...)
 }
 
 // Load reads the configuration through getenv and validates it. Every problem is
@@ -131,6 +136,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SyneriseErasePath = r.erasePath()
 	c.Identity = r.identity(c)
 	c.AuditSinks = r.auditSinks()
+	c.Approvals = r.approvals()
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

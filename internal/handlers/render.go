@@ -36,7 +36,7 @@ func (h *Handler) page(c echo.Context, title string) templates.Page {
 	path := c.Request().URL.Path
 	for _, n := range h.navItems() {
 		if r, ok := h.routeFor(http.MethodGet, n.path); ok && r.Allows(op.Role) {
-			p.Nav = append(p.Nav, templates.NavItem{Label: n.label, Href: n.path,
+			p.Nav = append(p.Nav, templates.NavItem{Label: h.navLabel(c, n), Href: n.path,
 				Current: path == n.path || strings.HasPrefix(path, n.path+"/")})
 		}
 	}

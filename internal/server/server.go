@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/raas-console/console/internal/approvals"
 	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/config"
 	"github.com/raas-console/console/internal/database"
@@ -128,6 +129,7 @@ func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpoo
 		MaxInFlight: cfg.MaxInFlight,
 	}
 	StoreDeps(&deps, pool)
+	deps.ApprovalPolicy = cfg.Approvals
 	if err := identityDeps(ctx, cfg, pool, &deps, logger); err != nil {
 		return nil, err
 	}
@@ -157,6 +159,7 @@ func StoreDeps(d *handlers.Deps, pool *pgxpool.Pool) {
 	d.Forms = forms.NewClaims(pool)
 	d.SignIns = operators.NewSignInAttempts(pool)
 	d.SettingsLock = database.NewAdvisoryLock(pool, settings.LockKey, settings.LockWait)
+	d.Approvals = approvals.NewStore(pool)
 }
 
 // ensureFirstAdmin creates the first admin of a local database; elsewhere it only warns
@@ -183,6 +186,7 @@ func serve(ctx context.Context, cfg config.Config, opts Options, c *console) err
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	go runJobs(jobs, logger, c.auditLog, c.sessions, c.handler.PruneForms, c.handler.PruneSignIns)
+	go runApprovalExpiry(jobs, logger, c.handler.ExpireApprovals)
 	if c.signer != nil {
 		go runCheckpoints(jobs, logger, c.auditLog, c.signer)
 	}
