@@ -218,7 +218,7 @@ func (h *Handler) executeOperatorRole(c echo.Context, req approvals.Request) (st
 		return "", err
 	}
 	if before.Role != p.Old {
-		return "", fmt.Errorf("%w: %s's role is now %s; it was %s when the change was asked for.", errTargetMoved, before.Email, before.Role, p.Old)
+		return "", fmt.Errorf("%w: %s's role is now %s; it was %s when the change was asked for", errTargetMoved, before.Email, before.Role, p.Old)
 	}
 	intent := h.event(c, audit.ActionOperatorRoleChange, audit.Target{Type: "operator", ID: idString(before.ID), Label: before.Email})
 	intent.Reason, intent.Before = req.Reason, operatorState(before)

@@ -140,7 +140,7 @@ type settingsWrite struct {
 	changes []settings.Change
 	request string // "request #N" when the write carries out an approved request
 
-	outcome  audit.Outcome     // how the write ended
+	outcome  audit.Outcome      // how the write ended
 	readBack *synerise.Settings // read after a write Synerise accepted
 	readErr  error              // why readBack could not be read
 	diffs    []settings.Change  // where readBack differs from sent

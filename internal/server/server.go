@@ -115,11 +115,6 @@ func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpoo
 	if c.signer, err = loadSigner(cfg, logger); err != nil {
 		return nil, err
 	}
-	stopShipper, shipper, err := startAuditShipper(ctx, cfg.AuditSinks, pool, c.auditLog, meter.Registerer(), logger)
-	if err != nil {
-		return nil, err
-	}
-	c.closers = append(c.closers, stopShipper)
 	deps := handlers.Deps{
 		Signer:  c.signer,
 		Metrics: meter, BreakerState: api.BreakerState,
@@ -133,8 +128,8 @@ func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpoo
 	if err := identityDeps(ctx, cfg, pool, &deps, logger); err != nil {
 		return nil, err
 	}
-	if cfg.AuditSinks.Enabled() {
-		deps.AuditStream = shipper
+	if err := c.streamAudit(ctx, cfg, pool, meter, logger, &deps); err != nil {
+		return nil, err
 	}
 	if sim != nil {
 		deps.Outbox = SandboxOutbox(sim)
@@ -150,6 +145,20 @@ func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpoo
 	}
 	c.handler = handlers.New(deps)
 	return c, nil
+}
+
+// streamAudit starts the audit log's shipper to the configured sinks (every replica runs
+// one; one ships at a time) and shows its status on the Integrity page when a sink is set.
+func (c *console) streamAudit(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, meter *metrics.Metrics, logger *slog.Logger, d *handlers.Deps) error {
+	stop, shipper, err := startAuditShipper(ctx, cfg.AuditSinks, pool, c.auditLog, meter.Registerer(), logger)
+	if err != nil {
+		return err
+	}
+	c.closers = append(c.closers, stop)
+	if cfg.AuditSinks.Enabled() {
+		d.AuditStream = shipper
+	}
+	return nil
 }
 
 // StoreDeps gives the web layer what it keeps in the database on pool: the readiness
