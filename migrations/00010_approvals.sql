@@ -1,7 +1,8 @@
 -- +goose Up
 -- Four-eyes change requests: a change one operator asked for, waiting for (or past)
 -- another operator's decision. The audit log holds the legal record (request, decision,
--- execution, each naming "request #N"); the *_seq columns link this row to those events.
+-- execution, each naming "request #N"); request_seq and decision_seq link this row to the
+-- request's event and to the decision's intent, around which the execution's rows sit.
 CREATE TABLE approval_requests (
     id                 bigserial PRIMARY KEY,
     action             text NOT NULL CHECK (action IN ('settings', 'customer.email', 'customer.erase', 'operator.role')),
@@ -25,7 +26,6 @@ CREATE TABLE approval_requests (
     outcome            text NOT NULL DEFAULT '',
     request_seq        bigint,
     decision_seq       bigint,
-    execution_seq      bigint,
     CHECK (state IN ('pending', 'expired') OR decided_at IS NOT NULL),
     CHECK (state <> 'rejected' OR comment <> '')
 );

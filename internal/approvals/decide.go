@@ -70,10 +70,11 @@ func (s *Store) Expire(ctx context.Context, now time.Time) ([]Request, error) {
 		WHERE state = 'pending' AND expires_at <= $1 RETURNING `+columns, now)
 }
 
-// Link records the audit seq of the request's event: kind is "request", "decision" or
-// "execution".
+// Link records the audit seq of the request's event: kind is "request" or "decision". The
+// execution's own rows name the request ("request #N") and sit inside the decision's
+// intent and outcome.
 func (s *Store) Link(ctx context.Context, id int64, kind string, seq int64) error {
-	col := map[string]string{"request": "request_seq", "decision": "decision_seq", "execution": "execution_seq"}[kind]
+	col := map[string]string{"request": "request_seq", "decision": "decision_seq"}[kind]
 	if col == "" {
 		return fmt.Errorf("approvals: link: unknown event kind %q", kind)
 	}
