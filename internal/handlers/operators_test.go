@@ -96,3 +96,27 @@ func TestSSOOperatorPasswordResetRefused(t *testing.T) {
 		t.Fatalf("after the refused reset: %+v, %v", after, err)
 	}
 }
+
+// An operator created by single sign-on has no console password: the password form says
+// so instead of asking for a current password they never had, and a change is refused
+// without counting against their sign-in lockout.
+func TestSSOOperatorHasNoPasswordToChange(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b, op := e.signedIn(operators.RoleSupport)
+	// As single sign-on creates them: no password hash.
+	if _, err := e.pool.Exec(ctx, `UPDATE operators SET sso = true, password_hash = '' WHERE id = $1`, op.ID); err != nil {
+		t.Fatal(err)
+	}
+	if res := b.get("/password"); res.StatusCode != http.StatusConflict || !strings.Contains(body(res), "no console password") {
+		t.Fatalf("password form: %d", res.StatusCode)
+	}
+	res := b.post("/password", url.Values{"current_password": {"x"}, "new_password": {"a-new-password-42"}, "confirm_password": {"a-new-password-42"}})
+	if res.StatusCode != http.StatusConflict {
+		t.Fatalf("password change: %d", res.StatusCode)
+	}
+	after, err := e.ops.ByID(ctx, op.ID)
+	if err != nil || after.PasswordHash != "" || after.FailedSignins != 0 {
+		t.Fatalf("after: %+v %v", after, err)
+	}
+}

@@ -50,7 +50,24 @@ func (h *Handler) requirePasswordChange(r Route) echo.MiddlewareFunc {
 }
 
 func (h *Handler) handlePasswordForm(c echo.Context) error {
+	if err := h.requirePassword(c); err != nil {
+		return err
+	}
 	return h.renderPasswordForm(c, http.StatusOK, nil)
+}
+
+// requirePassword refuses the password form to an operator who has no console password:
+// one created by single sign-on signs in only through the provider.
+func (h *Handler) requirePassword(c echo.Context) error {
+	op, err := h.Operators.ByID(c.Request().Context(), currentOperator(c).ID)
+	if err != nil {
+		return err
+	}
+	if op.PasswordHash == "" {
+		return userError(http.StatusConflict, "No console password",
+			"You sign in through single sign-on and have no console password to change. Your identity provider manages your password.")
+	}
+	return nil
 }
 
 func (h *Handler) renderPasswordForm(c echo.Context, status int, errs templates.FieldErrors) error {
@@ -67,6 +84,9 @@ func (h *Handler) renderPasswordForm(c echo.Context, status int, errs templates.
 // policy accepts, and each check counts against the sign-in lockout like a sign-in. On
 // success every other session of the operator ends and this one gets a new id.
 func (h *Handler) handlePasswordChange(c echo.Context) error {
+	if err := h.requirePassword(c); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	self := currentOperator(c)
 	current, next, confirm := c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password")
