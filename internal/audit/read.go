@@ -34,6 +34,34 @@ func (s *Store) Get(ctx context.Context, seq int64) (Event, error) {
 	return e, nil
 }
 
+// rowsQuerier runs a query: a pool or one of its connections.
+type rowsQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// ReadAfter calls fn with each event after seq after, in seq order, at most limit of
+// them, read in one query: what the audit stream sends next.
+func ReadAfter(ctx context.Context, q rowsQuerier, after int64, limit int, fn func(Event) error) error {
+	rows, err := q.Query(ctx, "SELECT "+eventColumns+" FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2", after, limit)
+	if err != nil {
+		return fmt.Errorf("audit: read events after %d: %w", after, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return fmt.Errorf("audit: read events after %d: %w", after, err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit: read events after %d: %w", after, err)
+	}
+	return nil
+}
+
 // TimelineEntry is what a target's timeline shows of one event.
 type TimelineEntry struct {
 	Seq       int64
