@@ -189,27 +189,35 @@ func (h *Handler) toSignIn(c echo.Context) error {
 // isPage reports whether a GET route that needs a sign-in serves path, so that signing
 // in may return there.
 func (h *Handler) isPage(path string) bool {
+	return h.routeServes(http.MethodGet, path, func(r Route) bool { return !r.Public })
+}
+
+// routeServes reports whether a route of the table with method, and for which keep is
+// true, serves path: its segments equal the pattern's, a ":param" matching any non-empty
+// segment.
+func (h *Handler) routeServes(method, path string, keep func(Route) bool) bool {
 	segs := strings.Split(path, "/")
-	for _, r := range h.Routes() {
-		if r.Method != http.MethodGet || r.Public {
+	for _, r := range h.routeIndex {
+		if r.Method != method || !keep(r) {
 			continue
 		}
-		pattern := strings.Split(r.Path, "/")
-		if len(pattern) != len(segs) {
-			continue
-		}
-		match := true
-		for i, p := range pattern {
-			if p != segs[i] && (!strings.HasPrefix(p, ":") || segs[i] == "") {
-				match = false
-				break
-			}
-		}
-		if match {
+		if patternMatches(strings.Split(r.Path, "/"), segs) {
 			return true
 		}
 	}
 	return false
+}
+
+func patternMatches(pattern, segs []string) bool {
+	if len(pattern) != len(segs) {
+		return false
+	}
+	for i, p := range pattern {
+		if p != segs[i] && (!strings.HasPrefix(p, ":") || segs[i] == "") {
+			return false
+		}
+	}
+	return true
 }
 
 func currentOperator(c echo.Context) *operators.Operator {

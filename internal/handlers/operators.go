@@ -154,24 +154,39 @@ func (h *Handler) otherOperator(c echo.Context, notOnYourself string) (operators
 	return op, err
 }
 
-// changeOperator audits and applies a change to another operator.
-func (h *Handler) changeOperator(c echo.Context, action audit.Action, change func(context.Context, operators.Operator) (operators.Operator, error), done string) error {
-	before, err := h.otherOperator(c, "You cannot change your own role or disable yourself; ask another admin.")
+// operatorChange is a change an admin makes to another operator: its audit action, the
+// refusal on oneself, how the audit record shows the operator before and after, the
+// change, and the flash that confirms it.
+type operatorChange struct {
+	action        audit.Action
+	notOnYourself string
+	state         func(operators.Operator) []byte
+	apply         func(context.Context, operators.Operator) (operators.Operator, error)
+	done          string
+}
+
+// changeOther audits and applies ch to the operator named by the path.
+func (h *Handler) changeOther(c echo.Context, ch operatorChange) error {
+	before, err := h.otherOperator(c, ch.notOnYourself)
 	if err != nil {
 		return err
 	}
-	id := before.ID
-	state := operatorState
-	intent := h.event(c, action, audit.Target{Type: "operator", ID: idString(id), Label: before.Email})
-	intent.Before = state(before)
+	intent := h.event(c, ch.action, audit.Target{Type: "operator", ID: idString(before.ID), Label: before.Email})
+	intent.Before = ch.state(before)
 	var after operators.Operator
 	if _, err := h.perform(c, consoleOperation(intent, func(ctx context.Context) (err error) {
-		after, err = change(ctx, before)
+		after, err = ch.apply(ctx, before)
 		return err
-	}, func() []byte { return state(after) })); err != nil {
+	}, func() []byte { return ch.state(after) })); err != nil {
 		return err
 	}
-	return h.redirectWithFlash(c, "/operators", "success", before.Email+": "+done)
+	return h.redirectWithFlash(c, "/operators", "success", before.Email+": "+ch.done)
+}
+
+// changeOperator audits and applies a change to another operator's role or state.
+func (h *Handler) changeOperator(c echo.Context, action audit.Action, change func(context.Context, operators.Operator) (operators.Operator, error), done string) error {
+	return h.changeOther(c, operatorChange{action: action, state: operatorState, apply: change, done: done,
+		notOnYourself: "You cannot change your own role or disable yourself; ask another admin."})
 }
 
 // operatorState is an operator's role and state as their audit records keep them.
@@ -278,21 +293,11 @@ func (h *Handler) handleOperatorSSOLink(c echo.Context) error {
 // changeAccess audits and applies a change to how another operator signs in, with the
 // state before and after.
 func (h *Handler) changeAccess(c echo.Context, action audit.Action, change func(context.Context, operators.Operator) (operators.Operator, error), done string) error {
-	before, err := h.otherOperator(c, "You cannot change how you sign in yourself; ask another admin.")
-	if err != nil {
-		return err
-	}
-	state := func(o operators.Operator) []byte {
-		return audit.DetailJSON(map[string]any{"sso": o.SSO, "sso_bound": o.SSOSubject != nil, "break_glass": o.BreakGlass})
-	}
-	intent := h.event(c, action, audit.Target{Type: "operator", ID: idString(before.ID), Label: before.Email})
-	intent.Before = state(before)
-	var after operators.Operator
-	if _, err := h.perform(c, consoleOperation(intent, func(ctx context.Context) (err error) {
-		after, err = change(ctx, before)
-		return err
-	}, func() []byte { return state(after) })); err != nil {
-		return err
-	}
-	return h.redirectWithFlash(c, "/operators", "success", before.Email+": "+done)
+	return h.changeOther(c, operatorChange{action: action, state: accessState, apply: change, done: done,
+		notOnYourself: "You cannot change how you sign in yourself; ask another admin."})
+}
+
+// accessState is how an operator signs in, as their audit records keep it.
+func accessState(o operators.Operator) []byte {
+	return audit.DetailJSON(map[string]any{"sso": o.SSO, "sso_bound": o.SSOSubject != nil, "break_glass": o.BreakGlass})
 }

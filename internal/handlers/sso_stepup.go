@@ -40,27 +40,7 @@ func (h *Handler) handleSSOStepUp(c echo.Context) error {
 
 // isStepUpPath reports whether a POST to path is a StepUp route of the table.
 func (h *Handler) isStepUpPath(path string) bool {
-	segs := strings.Split(path, "/")
-	for _, r := range h.Routes() {
-		if !r.StepUp || r.Method != http.MethodPost {
-			continue
-		}
-		pattern := strings.Split(r.Path, "/")
-		if len(pattern) != len(segs) {
-			continue
-		}
-		match := true
-		for i, p := range pattern {
-			if !strings.HasPrefix(p, ":") && p != segs[i] || strings.HasPrefix(p, ":") && segs[i] == "" {
-				match = false
-				break
-			}
-		}
-		if match {
-			return true
-		}
-	}
-	return false
+	return h.routeServes(http.MethodPost, path, func(r Route) bool { return r.StepUp })
 }
 
 // ssoSteppedUp accepts a re-authentication for a step-up: the same provider subject as
