@@ -141,14 +141,10 @@ type settingsRequest struct {
 // requestSettingsChange asks for approval of checked settings changes, if the settings
 // are still as the admin loaded them (else the conflict page, as for a direct save).
 func (h *Handler) requestSettingsChange(c echo.Context, loaded settings.Loaded, changes []settings.Change, reason string) error {
-	fresh, err := h.Settings.Get(c.Request().Context())
-	if err != nil {
-		return h.settingsUpstreamError(c, err)
+	fresh, changes, answered, err := h.unchangedSettings(c, loaded, changes, reason)
+	if answered || err != nil {
+		return err
 	}
-	if fresh.Fingerprint() != loaded.Fingerprint {
-		return h.refuseSettingsConflict(c, loaded, fresh, changes, reason)
-	}
-	changes = settings.Rebase(fresh, changes)
 	lines := make([]approvals.Change, len(changes))
 	for i, ch := range changes {
 		lines[i] = approvals.Change{Field: ch.Label(), Old: ch.OldWords(), New: ch.NewWords()}

@@ -68,18 +68,27 @@ func checkSettingsReason(reason string) string {
 // settingsConflictNote is the audit record's account of a save refused for a conflict.
 const settingsConflictNote = "not sent: the settings had changed in Synerise since they were loaded"
 
-// saveSettings is the write, run under the settings lock.
-func (h *Handler) saveSettings(c echo.Context, loaded settings.Loaded, changes []settings.Change, reason string) error {
+// unchangedSettings reads the settings again and, when they are still those the admin
+// loaded, returns them with changes rebased on them (the old values taken from Synerise,
+// not from the form). Otherwise it has answered — the conflict page, or the upstream
+// error — and reports answered.
+func (h *Handler) unchangedSettings(c echo.Context, loaded settings.Loaded, changes []settings.Change, reason string) (*synerise.Settings, []settings.Change, bool, error) {
 	fresh, err := h.Settings.Get(c.Request().Context())
 	if err != nil {
-		return h.settingsUpstreamError(c, err)
+		return nil, nil, true, h.settingsUpstreamError(c, err)
 	}
 	if fresh.Fingerprint() != loaded.Fingerprint {
-		return h.refuseSettingsConflict(c, loaded, fresh, changes, reason)
+		return nil, nil, true, h.refuseSettingsConflict(c, loaded, fresh, changes, reason)
 	}
-	// The fingerprints match, so fresh is what the admin loaded; take the old values from it
-	// rather than from the form.
-	changes = settings.Rebase(fresh, changes)
+	return fresh, settings.Rebase(fresh, changes), false, nil
+}
+
+// saveSettings is the write, run under the settings lock.
+func (h *Handler) saveSettings(c echo.Context, loaded settings.Loaded, changes []settings.Change, reason string) error {
+	fresh, changes, answered, err := h.unchangedSettings(c, loaded, changes, reason)
+	if answered || err != nil {
+		return err
+	}
 	if len(changes) == 0 {
 		return h.redirectWithFlash(c, "/settings", "info", "No changes: every setting already has the value you chose. Nothing was written.")
 	}

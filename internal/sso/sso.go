@@ -71,8 +71,8 @@ type discovery struct {
 	issuer   string
 }
 
-// New returns a Provider. It tries discovery at once, but an unreachable provider is not an
-// error here: discovery is tried again at the next AuthURL or Exchange, which then return
+// New returns a Provider. It starts discovery in the background; an unreachable provider
+// is not an error here: discovery is tried again at the next AuthURL or Exchange, which then return
 // ErrUnavailable, so the console starts while the provider is down.
 func New(ctx context.Context, c Config) (*Provider, error) {
 	if c.Issuer == "" || c.ClientID == "" || c.RedirectURL == "" {
@@ -85,10 +85,13 @@ func New(ctx context.Context, c Config) (*Provider, error) {
 	if p.client == nil {
 		p.client = &http.Client{Timeout: 10 * time.Second}
 	}
-	// A provider that does not answer must not hold up the console's start for long.
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_, _ = p.discovered(ctx) // a failure is reported by the first use instead
+	// Discovery is fetched beside the start, not in its way: a provider that does not
+	// answer must not hold up the console. A failure is reported by the first use instead.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, _ = p.discovered(ctx)
+	}()
 	return p, nil
 }
 
