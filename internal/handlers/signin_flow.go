@@ -117,15 +117,9 @@ func (h *Handler) pendingOperator(c echo.Context) (op operators.Operator, next s
 // completeSignIn signs op in by m and sends them on: to the forced password change, then
 // to second-factor enrolment where policy requires one, then to next.
 func (h *Handler) completeSignIn(c echo.Context, op operators.Operator, m authMethod, next string) error {
-	ctx := c.Request().Context()
-	enrol := false
-	if m.Kind == methodPassword && m.Factor == "" && h.mfaRequired(op) {
-		has, err := h.hasSecondFactor(ctx, op.ID)
-		if err != nil {
-			return err
-		}
-		enrol = !has
-	}
+	// A password alone reaches here only for an operator without a second factor
+	// (passwordSignedIn asked for theirs otherwise): policy may require them to enrol one.
+	enrol := m.Kind == methodPassword && m.Factor == "" && h.mfaRequired(op)
 	if err := h.startSession(c, op, m, enrol, h.Now()); err != nil {
 		return err
 	}
