@@ -4,7 +4,7 @@ BIN      := bin/console
 PKGS     := ./...
 export GOFLAGS := -mod=mod
 
-.PHONY: run test build generate lint bench loadgen fuzz driver clean
+.PHONY: run test build generate lint bench loadgen fuzz driver a11y-tools clean
 
 ## run: serve the console on the embedded defaults (private PostgreSQL under .data/, built-in simulator)
 run: build
@@ -20,13 +20,17 @@ generate:
 
 ## test: every test — unit, handler, store-on-PostgreSQL, fuzz smoke, browser — after
 ## the lint checks (staticcheck takes ~45 s cold, ~17 s with its cache)
-test: generate driver lint
+test: generate driver a11y-tools lint
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s ./internal/synerise/
 
 ## driver: the playwright driver for the browser tests (from npm; no-op when present)
 driver:
 	bash scripts/playwright-driver.sh
+
+## a11y-tools: axe-core and the Nu HTML Checker for the browser tests (from npm, pinned; no-op when present)
+a11y-tools:
+	bash scripts/a11y-tools.sh
 
 ## lint: go vet, staticcheck (pinned in go.mod as a tool) and gofmt
 lint:

@@ -35,8 +35,18 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	checkHTML, err := browsertest.CollectHTML()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := dbtest.Main(m)
 	stop()
+	// Every page the journeys reached, in one run of the Nu HTML Checker.
+	if err := checkHTML(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
 	os.Exit(code)
 }
 
@@ -181,6 +191,13 @@ func expectVisible(t *testing.T, l playwright.Locator) {
 func expectText(t *testing.T, l playwright.Locator, text string) {
 	t.Helper()
 	browsertest.Check(t, browsertest.Expect().Locator(l).ToContainText(text))
+}
+
+// checkA11y fails the test when the page, in the named state, breaks a WCAG 2.2 AA rule
+// (axe-core), and keeps its markup for the Nu HTML Checker run after the tests.
+func checkA11y(t *testing.T, page playwright.Page, state string) {
+	t.Helper()
+	browsertest.CheckA11y(t, page, state)
 }
 
 func heading(page playwright.Page, name string) playwright.Locator {

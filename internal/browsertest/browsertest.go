@@ -303,6 +303,7 @@ func Goto(t testing.TB, page playwright.Page, url string) playwright.Response {
 	if resp.Status() >= 400 {
 		t.Fatalf("browsertest: goto %s: HTTP %d", url, resp.Status())
 	}
+	recordResponse(t, resp)
 	return resp
 }
 
