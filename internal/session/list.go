@@ -46,6 +46,8 @@ func (s *Store) List(ctx context.Context, operatorID int64) ([]Info, error) {
 func (s *Store) End(ctx context.Context, operatorID, ref int64) (Info, error) {
 	ended, err := s.collect(ctx, "end", `DELETE FROM sessions
 		WHERE operator_id = $1 AND ref = $2 AND expires_at > $3 RETURNING `+infoColumns, operatorID, ref, s.opts.Now())
+	// The ended session's next request may reach this replica before the notification does.
+	s.cache.dropOperator(operatorID)
 	if err != nil {
 		return Info{}, err
 	}
@@ -58,11 +60,13 @@ func (s *Store) End(ctx context.Context, operatorID, ref int64) (Info, error) {
 // EndOthers ends every session of the operator but keep (their current one) and returns
 // the active ones it ended.
 func (s *Store) EndOthers(ctx context.Context, operatorID, keep int64) ([]Info, error) {
+	defer s.cache.dropOperator(operatorID)
 	return s.endWhere(ctx, "end others", `operator_id = $1 AND ref <> $2`, operatorID, keep)
 }
 
 // EndAll ends every session of the operator and returns the active ones it ended.
 func (s *Store) EndAll(ctx context.Context, operatorID int64) ([]Info, error) {
+	defer s.cache.dropOperator(operatorID)
 	return s.endWhere(ctx, "end all", `operator_id = $1`, operatorID)
 }
 

@@ -28,11 +28,12 @@ const OperatorKey = "operator_id"
 // operatorRowKey holds the signed-in operator as read with the session; it is never saved.
 const operatorRowKey = "_operator"
 
-// SignedIn returns the operator a loaded session belongs to as the operators table has it
-// now, read in the same query as the session so that a request costs one round trip for
-// both. Only what a request needs is read: ID, Email, Name, Role, Disabled and
-// MustChangePassword. It reports
-// false for a new session and for one without an operator.
+// SignedIn returns the operator a loaded session belongs to as the operators table has it,
+// read in the same query as the session so that a request costs at most one round trip
+// for both (none while the session is cached: a change to the operator's row drops it
+// from every replica's cache, see Listen). Only what a request needs is read: ID, Email,
+// Name, Role, Disabled and MustChangePassword. It reports false for a new session and
+// for one without an operator.
 func SignedIn(sess *sessions.Session) (operators.Operator, bool) {
 	op, ok := sess.Values[operatorRowKey].(operators.Operator)
 	return op, ok
@@ -48,6 +49,10 @@ type Options struct {
 	IdleTimeout time.Duration
 	MaxLifetime time.Duration
 	Now         func() time.Time
+	// CacheSize and CacheMaxAge bound the sessions kept validated in memory while Listen
+	// runs (DefaultCacheSize and DefaultCacheMaxAge when zero).
+	CacheSize   int
+	CacheMaxAge time.Duration
 }
 
 // Store is a gorilla/sessions Store on PostgreSQL.
@@ -56,6 +61,7 @@ type Store struct {
 	codecs []securecookie.Codec
 	opts   Options
 	cookie sessions.Options
+	cache  *cache
 }
 
 // NewStore returns a Store. The cookie is HttpOnly, SameSite=Lax, Path=/, without
@@ -77,6 +83,7 @@ func NewStore(pool *pgxpool.Pool, opts Options) *Store {
 		codecs: codecs,
 		opts:   opts,
 		cookie: sessions.Options{Path: "/", HttpOnly: true, Secure: opts.Secure, SameSite: http.SameSiteLaxMode},
+		cache:  newCache(opts.CacheSize, opts.CacheMaxAge),
 	}
 }
 
@@ -188,14 +195,28 @@ func (s *Store) Active(ctx context.Context) (int64, error) {
 
 const createdKey = "_created"
 
+// load fills sess with the session id from memory when a fresh copy is cached and the
+// cache is live, and from the database otherwise, caching what it read.
 func (s *Store) load(ctx context.Context, id string, sess *sessions.Session) (bool, error) {
+	k := keyOf(id)
+	now := s.opts.Now()
+	e, epoch := s.cache.get(k, now)
+	if e == nil {
+		var err error
+		if e, err = s.read(ctx, id, now); err != nil || e == nil {
+			return false, err
+		}
+		s.cache.put(k, e, epoch)
+	}
+	return true, e.fill(sess)
+}
+
+// read reads the session id joined with its operator in one query, deletes it when it has
+// ended and touches it when it was last seen a minute or more ago. It returns nil for a
+// session that is unknown or has ended.
+func (s *Store) read(ctx context.Context, id string, now time.Time) (*entry, error) {
 	var (
-		data       []byte
-		ref        int64
-		operatorID *int64
-		created    time.Time
-		lastSeen   time.Time
-		expires    time.Time
+		e          = entry{readAt: now}
 		email      *string
 		name       *string
 		role       *string
@@ -205,42 +226,50 @@ func (s *Store) load(ctx context.Context, id string, sess *sessions.Session) (bo
 	err := s.pool.QueryRow(ctx, `SELECT s.data, s.ref, s.operator_id, s.created_at, s.last_seen_at, s.expires_at,
 			o.email::text, o.name, o.role, o.disabled, o.must_change_password
 		FROM sessions s LEFT JOIN operators o ON o.id = s.operator_id
-		WHERE s.id_hash = $1`, hashID(id)).Scan(&data, &ref, &operatorID, &created, &lastSeen, &expires,
+		WHERE s.id_hash = $1`, hashID(id)).Scan(&e.data, &e.ref, &e.operatorID, &e.created, &e.lastSeen, &e.expires,
 		&email, &name, &role, &disabled, &mustChange)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("session: load: %w", err)
+		return nil, fmt.Errorf("session: load: %w", err)
 	}
-	now := s.opts.Now()
-	if !now.Before(expires) {
-		return false, s.delete(ctx, id)
+	if !now.Before(e.expires) {
+		return nil, s.delete(ctx, id)
 	}
+	if e.operatorID != nil && email != nil && name != nil && role != nil && disabled != nil && mustChange != nil {
+		e.operator = &operators.Operator{ID: *e.operatorID, Email: *email, Name: *name,
+			Role: operators.Role(*role), Disabled: *disabled, MustChangePassword: *mustChange}
+	}
+	if now.Sub(e.lastSeen) >= touchEvery {
+		e.lastSeen, e.expires = now, s.expiry(e.created, now)
+		_, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1`,
+			hashID(id), e.lastSeen, e.expires)
+		if err != nil {
+			return nil, fmt.Errorf("session: touch: %w", err)
+		}
+	}
+	return &e, nil
+}
+
+// fill puts the session as read into sess.Values.
+func (e *entry) fill(sess *sessions.Session) error {
 	var values map[string]any
-	if err := json.Unmarshal(data, &values); err != nil {
-		return false, fmt.Errorf("session: decode: %w", err)
+	if err := json.Unmarshal(e.data, &values); err != nil {
+		return fmt.Errorf("session: decode: %w", err)
 	}
 	for k, v := range values {
 		sess.Values[k] = v
 	}
-	sess.Values[createdKey] = created.UnixMicro()
-	sess.Values[refKey] = ref
-	if operatorID != nil {
-		sess.Values[OperatorKey] = *operatorID
-		if email != nil && name != nil && role != nil && disabled != nil && mustChange != nil {
-			sess.Values[operatorRowKey] = operators.Operator{ID: *operatorID, Email: *email, Name: *name,
-				Role: operators.Role(*role), Disabled: *disabled, MustChangePassword: *mustChange}
+	sess.Values[createdKey] = e.created.UnixMicro()
+	sess.Values[refKey] = e.ref
+	if e.operatorID != nil {
+		sess.Values[OperatorKey] = *e.operatorID
+		if e.operator != nil {
+			sess.Values[operatorRowKey] = *e.operator
 		}
 	}
-	if now.Sub(lastSeen) >= touchEvery {
-		_, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1`,
-			hashID(id), now, s.expiry(created, now))
-		if err != nil {
-			return false, fmt.Errorf("session: touch: %w", err)
-		}
-	}
-	return true, nil
+	return nil
 }
 
 func (s *Store) write(ctx context.Context, sess *sessions.Session, now time.Time) error {
@@ -270,6 +299,8 @@ func (s *Store) write(ctx context.Context, sess *sessions.Session, now time.Time
 		RETURNING ref`,
 		hashID(sess.ID), cols.operatorID, data, created, now, s.expiry(created, now),
 		cols.clientIP, cols.userAgent, cols.method).Scan(&ref)
+	// This replica reads its own write at once; the others when the notification comes.
+	s.cache.dropSession(keyOf(sess.ID))
 	if err != nil {
 		return fmt.Errorf("session: save: %w", err)
 	}
@@ -286,15 +317,22 @@ func (s *Store) expiry(created, now time.Time) time.Time {
 }
 
 func (s *Store) delete(ctx context.Context, id string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hashID(id)); err != nil {
+	_, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hashID(id))
+	s.cache.dropSession(keyOf(id))
+	if err != nil {
 		return fmt.Errorf("session: delete: %w", err)
 	}
 	return nil
 }
 
+// CacheStats reports what the Store's cache of validated sessions did.
+func (s *Store) CacheStats() CacheStats { return s.cache.stats() }
+
+func keyOf(id string) key { return sha256.Sum256([]byte(id)) }
+
 func hashID(id string) []byte {
-	h := sha256.Sum256([]byte(id))
-	return h[:]
+	k := keyOf(id)
+	return k[:]
 }
 
 func newID() (string, error) {
