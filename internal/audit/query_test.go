@@ -3,15 +3,10 @@ package audit
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/raas-console/console/internal/dbtest"
 )
@@ -239,88 +234,5 @@ func TestOutcomesOfAnIntent(t *testing.T) {
 	}
 	if got, err := s.Outcomes(ctx, out.Seq); err != nil || len(got) != 0 {
 		t.Fatalf("outcomes of an outcome = %v, %v", seqs(got), err)
-	}
-}
-
-// benchStore is the store the search and export benchmarks read: the database at
-// AUDIT_BENCH_DATABASE_URL as it is (seed it with `console audit seed`), or a fresh test
-// database seeded with AUDIT_BENCH_EVENTS events (default 100,000).
-func benchStore(b *testing.B) *Store {
-	b.Helper()
-	ctx := context.Background()
-	if url := os.Getenv("AUDIT_BENCH_DATABASE_URL"); url != "" {
-		pool, err := pgxpool.New(ctx, url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(pool.Close)
-		return NewStore(pool)
-	}
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("AUDIT_BENCH_EVENTS")); err == nil && v > 0 {
-		n = v
-	}
-	s := NewStore(dbtest.New(b))
-	if _, err := s.Seed(ctx, SeedOptions{Events: n, Seed: 42}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.pool.Exec(ctx, "ANALYZE audit_events"); err != nil {
-		b.Fatal(err)
-	}
-	return s
-}
-
-// benchFilters are typical auditor searches.
-var benchFilters = []struct {
-	name   string
-	filter Filter
-}{
-	{"none", Filter{}},
-	{"actor", Filter{Actor: "anna.nowak0@raas.example"}},
-	{"group", Filter{Action: "customer.*"}},
-	{"target", Filter{Target: "7000001"}},
-	{"failed", Filter{Outcome: OutcomeFailed}},
-	{"text", Filter{Text: "GDPR"}},
-	{"actor+action+outcome", Filter{Actor: "anna.nowak0@raas.example", Action: "customer.update", Outcome: OutcomeSucceeded}},
-	{"last 30 days", Filter{From: time.Now().Add(-30 * 24 * time.Hour)}},
-}
-
-func BenchmarkSearchFirstPage(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	for _, bf := range benchFilters {
-		b.Run(bf.name, func(b *testing.B) {
-			for b.Loop() {
-				if _, err := s.Search(ctx, bf.filter, Cursor{}, DefaultPageSize); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkSearchDeepPage reads the page just past 90% of the matching events: what the
-// "Older" link gives after paging far back.
-func BenchmarkSearchDeepPage(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	for _, bf := range benchFilters {
-		b.Run(bf.name, func(b *testing.B) {
-			var matching []int64
-			if _, err := s.Each(ctx, bf.filter, 0, func(e Event) error { matching = append(matching, e.Seq); return nil }); err != nil {
-				b.Fatal(err)
-			}
-			if len(matching) < 2 {
-				b.Skip("too few matching events")
-			}
-			cur := Cursor{Before: matching[len(matching)*9/10]}
-			b.ResetTimer()
-			for b.Loop() {
-				r, err := s.Search(ctx, bf.filter, cur, DefaultPageSize)
-				if err != nil || len(r.Events) == 0 {
-					b.Fatal(fmt.Sprint(len(r.Events), err))
-				}
-			}
-		})
 	}
 }
