@@ -101,10 +101,14 @@ func customerAuditTarget(p *synerise.Profile) audit.Target {
 	return audit.Target{Type: customerTarget, ID: idString(p.ClientID), Label: p.Email}
 }
 
-// handleCustomer shows one customer. The view is recorded before the page is shown;
-// an optional reason may come with the link (?reason=). The customer's earlier history is
-// read from the audit log while Synerise is asked for the profile, and is shown only once
-// the view itself is recorded.
+// handleCustomer shows one customer. The view is recorded while Synerise is asked for the
+// profile (and the customer's earlier history is read from the audit log): first as an
+// intent, "operator X opens customer N", which names the customer by its clientId only,
+// since nothing Synerise has not confirmed goes into the record. The page is sent only once
+// both the record and the profile are there; nothing is sent when the record fails. The
+// intent is then closed by its outcome: failed, with what Synerise said, before the error
+// page; succeeded once the page is on its way, off the page's path, so the record does not
+// add to Synerise's latency. An optional reason may come with the link (?reason=).
 func (h *Handler) handleCustomer(c echo.Context) error {
 	reason := ""
 	if sameOriginNavigation(c.Request()) {
@@ -118,43 +122,111 @@ func (h *Handler) handleCustomer(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	type history struct {
-		entries []audit.TimelineEntry
-		err     error
-	}
-	earlier := make(chan history, 1) // buffered: an early return leaves nothing blocked
-	go func() {
-		entries, err := h.timelineEntries(ctx, id, timelineLength-1)
-		earlier <- history{entries, err}
-	}()
+	earlier := h.history(ctx, id)
 	regc := make(chan registration, 1)
 	go func() { regc <- h.registration(ctx) }()
-	p, err := h.loadCustomer(c)
-	if err != nil {
-		// The attempt is recorded too: auditors see who tried to look at whom, and why it failed.
-		return h.recordFailedAttempt(c, audit.ActionCustomerView, audit.Target{Type: customerTarget, ID: idString(id)}, reason, err)
-	}
-	ev := h.event(c, audit.ActionCustomerView, customerAuditTarget(p))
-	ev.Outcome, ev.Reason = audit.OutcomeSucceeded, reason
-	view, err := h.Audit.Append(ctx, ev)
-	if err != nil {
-		h.Logger.Error("audit customer view", "err", err, "request_id", requestID(c))
+	recorded := h.recordView(ctx, h.viewIntent(c, id, reason))
+	p, readErr := h.loadCustomer(c)
+	rec := <-recorded
+	if rec.err != nil {
+		h.Logger.Error("audit customer view", "err", rec.err, "request_id", requestID(c))
 		return errAuditUnavailable
+	}
+	if readErr != nil {
+		return h.closeFailedView(c, rec.intent, readErr)
 	}
 	hist := <-earlier
 	if hist.err != nil {
 		return hist.err
 	}
 	reg := <-regc
-	entries := append([]audit.TimelineEntry{{Seq: view.Seq, Time: view.Time, Actor: view.Actor,
-		Action: view.Action, Reason: view.Reason, Outcome: view.Outcome}}, hist.entries...)
 	v := templates.CustomerPage{
 		Details:             customerDetails(p, reg),
 		CanResetPassword:    hasPasswordAccount(p),
 		CanResendActivation: canResendActivation(p, reg),
-		Timeline:            timelineView(entries),
+		Timeline:            timelineView(withView(rec.intent, hist.entries)),
 	}
+	h.closeShownView(ctx, rec.intent)
 	return render(c, http.StatusOK, templates.CustomerPageView(h.page(c, customerName(p)), v))
+}
+
+// viewIntent is the record of a customer view before Synerise has answered: who opens which
+// clientId, and why. The target's label stays empty: the e-mail is not known yet, and a
+// label taken from the request (a search result, a link) would be unconfirmed.
+func (h *Handler) viewIntent(c echo.Context, id int64, reason string) audit.Event {
+	ev := h.event(c, audit.ActionCustomerView, audit.Target{Type: customerTarget, ID: idString(id)})
+	ev.Reason = reason
+	return ev
+}
+
+// viewRecord is a view's intent as stored, or why it could not be.
+type viewRecord struct {
+	intent audit.Event
+	err    error
+}
+
+// recordView writes a view's intent while the caller reads the customer.
+func (h *Handler) recordView(ctx context.Context, ev audit.Event) <-chan viewRecord {
+	out := make(chan viewRecord, 1) // buffered: an early return leaves nothing blocked
+	go func() {
+		intent, err := h.Audit.Intent(ctx, ev)
+		out <- viewRecord{intent, err}
+	}()
+	return out
+}
+
+// closeFailedView records that a view ended without the customer shown (Synerise failed or
+// has no such customer) and returns err for the error funnel; a record that cannot be
+// written makes the answer "audit log unavailable" (the intent is then closed as unknown).
+func (h *Handler) closeFailedView(c echo.Context, intent audit.Event, err error) error {
+	_, aerr := h.Audit.Outcome(c.Request().Context(), intent, audit.OutcomeFailed, func(e *audit.Event) { recordUpstream(e, err) })
+	if aerr != nil {
+		h.Logger.Error("audit failed customer view", "err", aerr, "request_id", requestID(c))
+		return errAuditUnavailable
+	}
+	return err
+}
+
+// closeShownView records, beside the page being sent, that the view succeeded. Should that
+// write fail, the intent stays open and is closed as "outcome unknown" with the other
+// intents left without an outcome.
+func (h *Handler) closeShownView(ctx context.Context, intent audit.Event) {
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		if _, err := h.Audit.Outcome(ctx, intent, audit.OutcomeSucceeded, nil); err != nil {
+			h.Logger.Error("audit customer view outcome", "err", err, "seq", intent.Seq)
+		}
+	}()
+}
+
+// withView is the customer's history with the view being shown in front, as succeeded. Its
+// intent may already be in the history read beside it, and is then left out there.
+func withView(intent audit.Event, earlier []audit.TimelineEntry) []audit.TimelineEntry {
+	entries := make([]audit.TimelineEntry, 0, len(earlier)+1)
+	entries = append(entries, audit.TimelineEntry{Seq: intent.Seq, Time: intent.Time, Actor: intent.Actor,
+		Action: intent.Action, Reason: intent.Reason, Outcome: audit.OutcomeSucceeded})
+	for _, e := range earlier {
+		if e.Seq != intent.Seq {
+			entries = append(entries, e)
+		}
+	}
+	return entries
+}
+
+// customerHistory is the customer's earlier history, or why it could not be read.
+type customerHistory struct {
+	entries []audit.TimelineEntry
+	err     error
+}
+
+// history reads the customer's newest events from the audit log while the caller goes on.
+func (h *Handler) history(ctx context.Context, id int64) <-chan customerHistory {
+	out := make(chan customerHistory, 1) // buffered: an early return leaves nothing blocked
+	go func() {
+		entries, err := h.timelineEntries(ctx, id, timelineLength-1)
+		out <- customerHistory{entries, err}
+	}()
+	return out
 }
 
 // sameOriginNavigation reports whether a request came from a page of this console: the
