@@ -113,6 +113,10 @@ func (h *Handler) sendAccountAction(c echo.Context, key string, intent audit.Eve
 		return nil, 0, err
 	}
 	result, status := h.actionResult(outcome, err, done, refusal)
+	if err == nil {
+		// The action's form is on the page of the same path.
+		h.dropDraft(c, c.Request().URL.Path)
+	}
 	return result, status, nil
 }
 

@@ -86,6 +86,7 @@ func (h *Handler) handleCustomerUpdate(c echo.Context) error {
 	if err := h.saveChanges(c, p, f, changes); err != nil {
 		return err
 	}
+	h.dropDraft(c, customerPath(p.ClientID)+"/edit")
 	saved := savedView(h.details(c.Request().Context(), profile.Apply(p, changes)), changes)
 	if isHTMX(c) {
 		return render(c, http.StatusOK, templates.CustomerSavedSwap(saved))

@@ -154,6 +154,7 @@ func (h *Handler) handleCustomerEmailChange(c echo.Context) error {
 	v.Result, status = h.actionResult(outcome, err, emailChangedWords(p.ClientID, p.Email, v.NewEmail), emailRefusal)
 	if err == nil {
 		v.Result.Title = "E-mail address changed"
+		h.dropDraft(c, customerPath(p.ClientID)+"/email")
 	}
 	return h.emailPage(c, status, p, v)
 }

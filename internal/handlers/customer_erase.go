@@ -106,6 +106,7 @@ func (h *Handler) handleCustomerErase(c echo.Context) error {
 	v.Result, status = h.actionResult(outcome, err, erasedWords(p), nil)
 	if err == nil {
 		v.Result.Title = "Customer erased"
+		h.dropDraft(c, customerPath(p.ClientID)+"/erase")
 	}
 	return h.erasePage(c, status, p, v)
 }

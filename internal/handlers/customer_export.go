@@ -68,6 +68,7 @@ func (h *Handler) handleCustomerExport(c echo.Context) error {
 		}
 		return upstream(err)
 	}
+	h.dropDraft(c, customerPath(p.ClientID)+"/export")
 	header := c.Response().Header()
 	header.Set("Content-Disposition", `attachment; filename="`+exportFilename(p.ClientID)+`"`)
 	header.Set("Cache-Control", "no-store")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/raas-console/console/internal/approvals"
 	"github.com/raas-console/console/internal/audit"
+	"github.com/raas-console/console/internal/drafts"
 	"github.com/raas-console/console/internal/metrics"
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/password"
@@ -198,6 +199,12 @@ type Deps struct {
 	Approvals approvalStore
 	// ApprovalPolicy says which changes need approval and how long a request waits.
 	ApprovalPolicy approvals.Policy
+	// Drafts keeps what operators typed into forms; nil means forms keep no drafts.
+	Drafts draftStore
+	// DraftLifetime is how long a draft is kept after its last autosave (default 1 h): a
+	// session ends at most one idle timeout after that autosave, and the operator has
+	// another to sign in again and find the draft.
+	DraftLifetime time.Duration
 }
 
 // Handler serves the console.
@@ -210,6 +217,8 @@ type Handler struct {
 	regCache  registrationCache
 	// routeIndex is Routes by "METHOD /path", built once: pages consult it for the nav.
 	routeIndex map[string]Route
+	// drafts are the forms that keep drafts (draftForms), built once.
+	drafts map[string]drafts.Form
 }
 
 // New builds the web layer.
@@ -226,6 +235,9 @@ func New(d Deps) *Handler {
 	if d.QueueWait == 0 {
 		d.QueueWait = 2 * time.Second
 	}
+	if d.DraftLifetime == 0 {
+		d.DraftLifetime = time.Hour
+	}
 	// Checking a password against this hash when the e-mail is unknown makes an unknown
 	// e-mail cost as much time as a wrong password.
 	dummy, _ := password.Hash("not-a-real-password-for-timing")
@@ -235,6 +247,7 @@ func New(d Deps) *Handler {
 		limiter:   newIPLimiter(d.SignIns, d.SignInRate, d.Now),
 		dummyHash: dummy,
 		admission: newAdmission(d.MaxInFlight, d.QueueWait),
+		drafts:    draftForms(),
 	}
 	h.routeIndex = map[string]Route{}
 	for _, r := range h.Routes() {

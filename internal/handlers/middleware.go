@@ -169,7 +169,7 @@ func (h *Handler) authorize(r Route) echo.MiddlewareFunc {
 
 // toSignIn sends an anonymous visitor to the sign-in page: htmx gets HX-Redirect (never
 // a sign-in form swapped into the page), a GET a redirect; both come back afterwards, htmx
-// to the page it was sent from when that page is one a GET serves.
+// and a plain form post to the page they were sent from when that page is one a GET serves.
 func (h *Handler) toSignIn(c echo.Context) error {
 	if isHTMX(c) {
 		target := "/login?expired=1"
@@ -182,8 +182,21 @@ func (h *Handler) toSignIn(c echo.Context) error {
 	target := "/login"
 	if r := c.Request(); r.Method == http.MethodGet && r.URL.Path != "/" {
 		target += "?next=" + url.QueryEscape(r.URL.Path)
+	} else if page := h.formPage(c); page != "" {
+		target += "?expired=1&next=" + url.QueryEscape(page)
 	}
 	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// formPage is the page a form was posted from, when the browser says (Referer, sent to
+// this origin only) and it is a page to come back to: after signing in again the operator
+// lands on the form, where its draft is restored.
+func (h *Handler) formPage(c echo.Context) string {
+	u, err := url.Parse(c.Request().Referer())
+	if err != nil || u.Host != c.Request().Host || u.Path == "/" || !h.isPage(u.Path) {
+		return ""
+	}
+	return u.Path
 }
 
 // isPage reports whether a GET route that needs a sign-in serves path, so that signing

@@ -82,6 +82,7 @@ func (h *Handler) handleOperatorCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.dropDraft(c, "/operators")
 	return h.renderOperators(c, http.StatusCreated, templates.Operators{
 		Form:    templates.NewOperator{Role: string(operators.RoleSupport)},
 		Created: &templates.CreatedOperator{Email: op.Email, Password: oneTime},

@@ -62,6 +62,7 @@ func (h *Handler) Routes() []Route {
 	routes = append(routes, h.settingsRoutes()...)
 	routes = append(routes, h.auditRoutes()...)
 	routes = append(routes, h.approvalRoutes()...)
+	routes = append(routes, h.draftRoutes()...)
 	return routes
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/config"
 	"github.com/raas-console/console/internal/database"
+	"github.com/raas-console/console/internal/drafts"
 	"github.com/raas-console/console/internal/forms"
 	"github.com/raas-console/console/internal/handlers"
 	"github.com/raas-console/console/internal/metrics"
@@ -125,6 +126,7 @@ func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpoo
 	}
 	StoreDeps(&deps, pool)
 	deps.ApprovalPolicy = cfg.Approvals
+	deps.DraftLifetime = 2 * cfg.SessionIdleTimeout
 	if err := identityDeps(ctx, cfg, pool, &deps, logger); err != nil {
 		return nil, err
 	}
@@ -162,13 +164,15 @@ func (c *console) streamAudit(ctx context.Context, cfg config.Config, pool *pgxp
 }
 
 // StoreDeps gives the web layer what it keeps in the database on pool: the readiness
-// ping, form token claims, sign-in attempts per IP and the settings lock.
+// ping, form token claims, sign-in attempts per IP, the settings lock, approval requests
+// and form drafts.
 func StoreDeps(d *handlers.Deps, pool *pgxpool.Pool) {
 	d.Database = pool
 	d.Forms = forms.NewClaims(pool)
 	d.SignIns = operators.NewSignInAttempts(pool)
 	d.SettingsLock = database.NewAdvisoryLock(pool, settings.LockKey, settings.LockWait)
 	d.Approvals = approvals.NewStore(pool)
+	d.Drafts = drafts.NewStore(pool)
 }
 
 // ensureFirstAdmin creates the first admin of a local database; elsewhere it only warns
@@ -194,7 +198,7 @@ func serve(ctx context.Context, cfg config.Config, opts Options, c *console) err
 	srv := httpServer(c.handler, logger)
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
-	go runJobs(jobs, logger, c.auditLog, c.sessions, c.handler.PruneForms, c.handler.PruneSignIns)
+	go runJobs(jobs, logger, c.auditLog, c.sessions, c.handler.PruneForms, c.handler.PruneSignIns, c.handler.PruneDrafts)
 	go runApprovalExpiry(jobs, logger, c.handler.ExpireApprovals)
 	if c.signer != nil {
 		go runCheckpoints(jobs, logger, c.auditLog, c.signer)
@@ -278,9 +282,10 @@ func runCheckpoints(ctx context.Context, logger *slog.Logger, auditLog *metrics.
 }
 
 // runJobs closes intents left without an outcome, deletes ended sessions and forgets old
-// form tokens and sign-in rate-limit windows, until ctx ends.
+// form tokens, sign-in rate-limit windows and expired form drafts, until ctx ends.
 func runJobs(ctx context.Context, logger *slog.Logger, auditLog *metrics.AuditLog, sessions *session.Store,
 	pruneForms func(context.Context) (int64, error), pruneSignIns func(context.Context) error,
+	pruneDrafts func(context.Context) (int64, error),
 ) {
 	if n, err := auditLog.CloseStaleIntents(ctx, staleIntentAge); err != nil {
 		logger.Error("close stale intents", "err", err)
@@ -308,6 +313,9 @@ func runJobs(ctx context.Context, logger *slog.Logger, auditLog *metrics.AuditLo
 		}
 		if err := pruneSignIns(ctx); err != nil && ctx.Err() == nil {
 			logger.Error("prune sign-in windows", "err", err)
+		}
+		if _, err := pruneDrafts(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("prune drafts", "err", err)
 		}
 	}
 }
