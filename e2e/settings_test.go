@@ -71,7 +71,7 @@ func TestAdminChangesOneSetting(t *testing.T) {
 	changes := page.Locator("table.setting-changes tbody tr")
 	browsertest.Check(t, browsertest.Expect().Locator(changes).ToHaveCount(1), "only the registration type is previewed")
 	browsertest.Check(t, browsertest.Expect().Locator(changes.Locator("th, td")).ToHaveText([]string{
-		"Registration type", "Automatic", "E-mail activation",
+		"Registration type registrationType", "Automatic", "E-mail activation",
 		"From now on new accounts cannot sign in until the customer clicks the activation link e-mailed to them.",
 	}, playwright.LocatorAssertionsToHaveTextOptions{UseInnerText: playwright.Bool(true)}))
 	browsertest.Screenshot(t, page, "settings-preview")

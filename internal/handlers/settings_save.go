@@ -99,6 +99,7 @@ func (h *Handler) saveSettings(c echo.Context, loaded settings.Loaded, changes [
 	case err != nil:
 		return h.settingsWriteFailed(c, w, w.outcome, reason, err)
 	}
+	h.dropDraft(c, "/settings")
 	return h.settingsSaved(c, w)
 }
 
@@ -334,7 +335,7 @@ func (h *Handler) renderSettingsConflict(c echo.Context, loaded settings.Loaded,
 	for _, ch := range changes {
 		f, _ := ch.Field()
 		mine[ch.Key] = true
-		v.Rows = append(v.Rows, templates.ConflictRow{Label: f.Label, Loaded: f.Words(ch.Old), Now: f.Words(now[ch.Key]), Yours: f.Words(ch.New)})
+		v.Rows = append(v.Rows, templates.ConflictRow{Key: ch.Key, Label: f.Label, Loaded: f.Words(ch.Old), Now: f.Words(now[ch.Key]), Yours: f.Words(ch.New)})
 		knownDiffer = knownDiffer || !settings.Equal(ch.Old, now[ch.Key])
 	}
 	for _, f := range settings.Fields {

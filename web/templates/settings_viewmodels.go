@@ -37,9 +37,12 @@ func (f SettingField) HelpID() string { return f.Key + "-help" }
 // CurrentID is the id of the current value.
 func (f SettingField) CurrentID() string { return f.Key + "-current" }
 
-// DescribedBy links the input to its current value, its help and its error, if any.
+// KeyID is the id of the setting's key as Synerise names it.
+func (f SettingField) KeyID() string { return f.Key + "-key" }
+
+// DescribedBy links the input to its key, its current value, its help and its error, if any.
 func (f SettingField) DescribedBy(errs FieldErrors) string {
-	return strings.TrimSpace(f.CurrentID() + " " + f.HelpID() + " " + DescribedBy(f.Key, errs))
+	return strings.TrimSpace(f.KeyID() + " " + f.CurrentID() + " " + f.HelpID() + " " + DescribedBy(f.Key, errs))
 }
 
 // Checked reports whether a checkbox is ticked.
@@ -95,7 +98,7 @@ type SettingsConflict struct {
 
 // ConflictRow is one of the admin's changes against what is there now.
 type ConflictRow struct {
-	Label, Loaded, Now, Yours string
+	Key, Label, Loaded, Now, Yours string
 }
 
 // SettingsResult reports a finished or uncertain write.
