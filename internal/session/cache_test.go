@@ -26,7 +26,7 @@ const hangGuard = 10 * time.Second
 
 // replicaStores returns two Stores on one database, each on its own pool as two console
 // processes would be, with their listeners running and caching.
-func replicaStores(t *testing.T, c *clock) (a, b *session.Store) {
+func replicaStores(t testing.TB, c *clock) (a, b *session.Store) {
 	t.Helper()
 	pool := dbtest.New(t)
 	if _, err := pool.Exec(t.Context(), `INSERT INTO operators (email, name, role, password_hash) VALUES ('a@example.com','A','admin','h')`); err != nil {
@@ -44,14 +44,14 @@ func replicaStores(t *testing.T, c *clock) (a, b *session.Store) {
 	return a, b
 }
 
-func replicaOn(t *testing.T, pool *pgxpool.Pool, c *clock) *session.Store {
+func replicaOn(t testing.TB, pool *pgxpool.Pool, c *clock) *session.Store {
 	return session.NewStore(pool, session.Options{Secret: []byte(strings.Repeat("s", 32)),
 		IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour, Now: c.Now})
 }
 
 // listen runs s's listener until the test ends (connections refused while gate errs) and
 // waits until it caches.
-func listen(t *testing.T, s *session.Store, gate func() error) {
+func listen(t testing.TB, s *session.Store, gate func() error) {
 	t.Helper()
 	if gate == nil {
 		gate = func() error { return nil }
@@ -64,7 +64,7 @@ func listen(t *testing.T, s *session.Store, gate func() error) {
 }
 
 // waitFor polls cond until it holds and returns how long that took.
-func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
+func waitFor(t testing.TB, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for !cond() {

@@ -28,7 +28,7 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newStore(t *testing.T, c *clock, secure bool) *session.Store {
+func newStore(t testing.TB, c *clock, secure bool) *session.Store {
 	pool := dbtest.New(t)
 	if _, err := pool.Exec(t.Context(), `INSERT INTO operators (email, name, role, password_hash) VALUES ('a@example.com','A','admin','h')`); err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func newStore(t *testing.T, c *clock, secure bool) *session.Store {
 }
 
 // signIn creates a session for operator 1 and returns its cookie.
-func signIn(t *testing.T, s *session.Store) *http.Cookie {
+func signIn(t testing.TB, s *session.Store) *http.Cookie {
 	r := httptest.NewRequest("GET", "/", nil)
 	w := httptest.NewRecorder()
 	sess, _ := s.Get(r, s.CookieName())
