@@ -190,7 +190,7 @@ const injected = `() => {
 	const bad = [];
 	for (const el of document.querySelectorAll('*')) {
 		for (const a of el.attributes) {
-			const n = a.name.toLowerCase(), v = a.value.trim().toLowerCase();
+			const n = a.name.toLowerCase().replace(/^data-hx-/, 'hx-'), v = a.value.trim().toLowerCase(); // htmx reads data-hx-* too
 			if (n.startsWith('on') || n.startsWith('hx-on') || (n === 'hx-get' && v === '/x') ||
 				(['href', 'src', 'action', 'formaction', 'hx-get', 'hx-post'].includes(n) && v.startsWith('javascript:')) ||
 				n.includes('"') || n.includes('<') || n.includes('alert')) {

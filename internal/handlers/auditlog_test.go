@@ -53,10 +53,10 @@ func rowSeqs(html string) []int64 {
 	return out
 }
 
-// urlsIn are every href and hx-get of a page.
+// urlsIn are every href and data-hx-get of a page.
 func urlsIn(html string) []string {
 	var out []string
-	for _, m := range regexp.MustCompile(`(?:href|hx-get)="([^"]*)"`).FindAllStringSubmatch(html, -1) {
+	for _, m := range regexp.MustCompile(`(?:href|data-hx-get)="([^"]*)"`).FindAllStringSubmatch(html, -1) {
 		u := strings.ReplaceAll(m[1], "&amp;", "&")
 		if dec, err := url.QueryUnescape(u); err == nil {
 			u = dec
@@ -169,7 +169,7 @@ func TestAuditLogPagesStayPutAndWorkWithHTMX(t *testing.T) {
 		t.Fatal("page 2 has no way back")
 	}
 	// The form filters through htmx and works as a plain GET form.
-	if !strings.Contains(first, `method="get" action="/audit"`) || !strings.Contains(first, `hx-push-url="true"`) {
+	if !strings.Contains(first, `method="get" action="/audit"`) || !strings.Contains(first, `data-hx-push-url="true"`) {
 		t.Fatal("filter form is not a GET form enhanced with htmx")
 	}
 }
