@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -38,6 +40,10 @@ func (h *Handler) handleSettingsHistory(c echo.Context) error {
 			closed[e.IntentSeq] = true
 		}
 	}
+	names, err := h.operatorNames(ctx)
+	if err != nil {
+		return err
+	}
 	var v templates.SettingsHistory
 	for _, e := range res.Events {
 		switch {
@@ -48,21 +54,44 @@ func (h *Handler) handleSettingsHistory(c echo.Context) error {
 					return err
 				}
 			}
-			v.Rows = append(v.Rows, historyRow(intent, &e))
+			v.Rows = append(v.Rows, historyRow(intent, &e, names))
 		case e.Outcome != audit.OutcomePending:
 			// A one-phase record: an attempt refused before anything was sent.
-			v.Rows = append(v.Rows, historyRow(e, &e))
+			v.Rows = append(v.Rows, historyRow(e, &e, names))
 		case !closed[e.Seq]:
-			v.Rows = append(v.Rows, historyRow(e, nil))
+			v.Rows = append(v.Rows, historyRow(e, nil, names))
 		}
 	}
 	return render(c, http.StatusOK, templates.SettingsHistoryPage(h.page(c, "Settings history"), v))
 }
 
-func historyRow(intent audit.Event, outcome *audit.Event) templates.SettingsHistoryRow {
+// operatorNames maps each operator's id to their name, for naming who made a change.
+func (h *Handler) operatorNames(ctx context.Context) (map[int64]string, error) {
+	ops, err := h.Operators.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[int64]string, len(ops))
+	for _, op := range ops {
+		names[op.ID] = op.Name
+	}
+	return names, nil
+}
+
+// changeTitle names a change by when it was asked for and by whom: "2 Dec 2026, 14:05 UTC
+// — Ada Admin", the e-mail standing in for an operator without a name.
+func changeTitle(intent audit.Event, names map[int64]string) string {
+	who := names[intent.Actor.OperatorID]
+	if strings.TrimSpace(who) == "" {
+		who = intent.Actor.Email
+	}
+	return intent.Time.UTC().Format("2 Jan 2006, 15:04 UTC") + " — " + who
+}
+
+func historyRow(intent audit.Event, outcome *audit.Event, names map[int64]string) templates.SettingsHistoryRow {
 	d := decodeSettingsDetail(intent.Detail)
 	row := templates.SettingsHistoryRow{
-		Seq: strconv.FormatInt(intent.Seq, 10), When: intent.Time.UTC().Format("2006-01-02 15:04:05 UTC"),
+		Seq: strconv.FormatInt(intent.Seq, 10), Title: changeTitle(intent, names), When: intent.Time.UTC().Format("2006-01-02 15:04:05 UTC"),
 		Who: intent.Actor.Email, Reason: intent.Reason, Outcome: "in progress or interrupted", OutcomeClass: "badge-neutral",
 		Changes: changeViews(d.Changes),
 	}
@@ -153,12 +182,16 @@ func (h *Handler) handleSettingsRestore(c echo.Context) error {
 		return h.settingsUpstreamError(c, err)
 	}
 	changes := settings.Rebase(fresh, wanted)
-	label := "change #" + strconv.FormatInt(seq, 10)
+	names, err := h.operatorNames(ctx)
+	if err != nil {
+		return err
+	}
+	label := "the change of " + changeTitle(intent, names)
 	if len(changes) == 0 {
 		return h.redirectWithFlash(c, "/settings/history", "info",
 			"No changes: the settings already hold the values from before "+label+". Nothing was written.")
 	}
 	v := settingsPreviewView(settings.LoadedFrom(fresh), changes)
-	v.RestoringFrom, v.Skipped = label+" ("+intent.Actor.Email+", "+intent.Time.UTC().Format("2006-01-02 15:04 UTC")+")", skipped
+	v.RestoringFrom, v.Skipped = label+" ("+intent.Actor.Email+")", skipped
 	return render(c, http.StatusOK, templates.SettingsPreviewPage(h.page(c, "Check your changes"), v))
 }

@@ -671,7 +671,7 @@ func TestSettingsHistoryAndRestore(t *testing.T) {
 		t.Fatalf("%d %s", res.StatusCode, page)
 	}
 	for _, want := range []string{op.Email, "TICKET-42 shorter PINs", "PIN validity", "900 seconds (15 minutes)",
-		"600 seconds (10 minutes)", "Allow overwriting the customId", "succeeded", "Restore the values from before change"} {
+		"600 seconds (10 minutes)", "Allow overwriting the customId", "succeeded", "Restore the values from before this change"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("history lacks %q", want)
 		}
@@ -683,7 +683,7 @@ func TestSettingsHistoryAndRestore(t *testing.T) {
 	}
 	res = b.post(m[1], nil)
 	preview := body(res)
-	if res.StatusCode != http.StatusOK || !strings.Contains(preview, "Restoring the values from before change") {
+	if res.StatusCode != http.StatusOK || !strings.Contains(preview, "Restoring the values from before the change of ") {
 		t.Fatalf("restore: %d %s", res.StatusCode, preview)
 	}
 	checkAccessible(t, preview)

@@ -51,3 +51,44 @@ func TestSettingsShowTheirAPIKeys(t *testing.T) {
 func rowNames(page, label, key string) bool {
 	return regexp.MustCompile(`<th scope="row">\s*` + regexp.QuoteMeta(label) + `\s*<code class="setting-key">` + key + `</code>\s*</th>`).MatchString(page)
 }
+
+// The history names each change by when it was made and by whom, not by the audit log's
+// sequence numbers (which the history's entries do not follow one by one); restoring one
+// names it the same way.
+func TestSettingsHistoryNamesChangesByTimeAndOperator(t *testing.T) {
+	e := newEnv(t)
+	seedSettings(t, e, settingsNonDefault)
+	b, op := e.signedIn(operators.RoleAdmin)
+	for _, v := range []string{"1800", "2400"} {
+		if res := previewAndSave(t, b, map[string]string{"tokenLifetimeInSeconds": v}, "CHG-8 sign-in "+v); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("save: %d %s", res.StatusCode, body(res))
+		}
+	}
+	page := body(b.get("/settings/history"))
+	numbered := regexp.MustCompile(`(?i)change\s*#\s*\d`)
+	if numbered.MatchString(page) {
+		t.Errorf("the history numbers its entries:\n%s", page)
+	}
+	title := regexp.MustCompile(`<h2 id="change-\d+">(\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC — ([^<]+))</h2>`)
+	heads := title.FindAllStringSubmatch(page, -1)
+	if len(heads) != 2 {
+		t.Fatalf("%d entries named by time and operator, want 2:\n%s", len(heads), page)
+	}
+	for _, h := range heads {
+		if h[2] != op.Name {
+			t.Errorf("entry %q names %q, want the operator %q", h[1], h[2], op.Name)
+		}
+	}
+	want := e.clock.Now().UTC().Format("2 Jan 2006, 15:04 UTC")
+	if !strings.HasPrefix(heads[0][1], want) {
+		t.Errorf("newest entry %q, want it to start with %q", heads[0][1], want)
+	}
+	restore := regexp.MustCompile(`action="(/settings/history/\d+/restore)"`).FindStringSubmatch(page)
+	if restore == nil {
+		t.Fatal("no restore form")
+	}
+	preview := body(b.post(restore[1], nil))
+	if !strings.Contains(preview, "Restoring the values from before the change of "+heads[0][1]) || numbered.MatchString(preview) {
+		t.Errorf("the restore preview does not name the change by time and operator:\n%s", preview)
+	}
+}

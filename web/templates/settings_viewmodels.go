@@ -116,7 +116,8 @@ type SettingsHistory struct {
 
 // SettingsHistoryRow is one change.
 type SettingsHistoryRow struct {
-	Seq          string
+	Seq          string // of the audit record, for the anchor and the restore address only
+	Title        string // when and by whom: "2 Dec 2026, 14:05 UTC — Ada Admin"
 	When         string
 	Who          string
 	Reason       string
