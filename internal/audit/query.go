@@ -134,9 +134,10 @@ func (f Filter) branches(args []any) ([]string, []any) {
 	}, args
 }
 
-// selectSQL is the query for the events f selects that also meet extra (a condition on
-// seq, or ""), ordered by seq in dir, at most limit of them when limit > 0.
-func (f Filter) selectSQL(extra string, extraArgs []any, dir string, limit int) (string, []any) {
+// selectSQL is the query for cols (eventColumns, or fewer) of the events f selects that
+// also meet extra (conditions on seq with ? for their arguments, or ""), ordered by seq in
+// dir, at most limit of them when limit > 0.
+func (f Filter) selectSQL(cols, extra string, extraArgs []any, dir string, limit int) (string, []any) {
 	branches, args := f.branches(nil)
 	for _, a := range extraArgs {
 		args = append(args, a)
@@ -152,7 +153,7 @@ func (f Filter) selectSQL(extra string, extraArgs []any, dir string, limit int) 
 		if extra != "" {
 			b += " AND " + extra
 		}
-		parts[i] = "SELECT " + eventColumns + " FROM audit_events WHERE " + b + " ORDER BY seq " + dir + limitSQL
+		parts[i] = "SELECT " + cols + " FROM audit_events WHERE " + b + " ORDER BY seq " + dir + limitSQL
 	}
 	if len(parts) == 1 {
 		return parts[0], args
@@ -194,15 +195,22 @@ func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Re
 		limit = DefaultPageSize
 	}
 	limit = min(limit, MaxPageSize)
-	forward := cur.After > 0 && cur.Before == 0
-	sql, args := f.pageSQL(cur, forward, limit+1)
-	rows, err := s.pool.Query(ctx, sql, append([]any{customPlan}, args...)...)
-	if err != nil {
-		return Results{}, fmt.Errorf("audit: search: %w", err)
+	sp, err := s.span(ctx, f)
+	if err != nil || sp.empty {
+		return Results{}, err
 	}
-	events, err := pgx.CollectRows(rows, scanEvent)
+	forward := cur.After > 0 && cur.Before == 0
+	var events []Event
+	switch {
+	case forward:
+		events, err = s.find(ctx, f, sp.conds(seqCond{">", cur.After}), "ASC", limit+1)
+	case cur.Before > 0:
+		events, err = s.find(ctx, f, sp.conds(seqCond{"<", cur.Before}), "DESC", limit+1)
+	default:
+		events, err = s.find(ctx, f, sp.conds(), "DESC", limit+1)
+	}
 	if err != nil {
-		return Results{}, fmt.Errorf("audit: search: %w", err)
+		return Results{}, err
 	}
 	more := len(events) > limit
 	if more {
@@ -221,61 +229,66 @@ func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Re
 		if more {
 			r.Newer = newest
 		}
-		if r.Older, err = s.neighbour(ctx, f, "seq < ?", oldest); err != nil {
-			return Results{}, err
-		}
+		r.Older, err = s.neighbour(ctx, f, sp, seqCond{"<", oldest})
 	case cur.Before > 0:
 		if more {
 			r.Older = oldest
 		}
-		if r.Newer, err = s.neighbour(ctx, f, "seq > ?", newest); err != nil {
-			return Results{}, err
-		}
+		r.Newer, err = s.neighbour(ctx, f, sp, seqCond{">", newest})
 	default:
 		if more {
 			r.Older = oldest
 		}
+	}
+	if err != nil {
+		return Results{}, err
 	}
 	return r, nil
 }
 
-// pageSQL selects up to limit events of the page cur names: after cur.After oldest first
-// when forward, else before cur.Before (or from the newest) newest first.
-func (f Filter) pageSQL(cur Cursor, forward bool, limit int) (string, []any) {
-	switch {
-	case forward:
-		return f.selectSQL("seq > ?", []any{cur.After}, "ASC", limit)
-	case cur.Before > 0:
-		return f.selectSQL("seq < ?", []any{cur.Before}, "DESC", limit)
-	default:
-		return f.selectSQL("", nil, "DESC", limit)
-	}
-}
-
-// neighbour returns seq when an event f selects lies beyond it (cond, "seq < ?" or
-// "seq > ?", names the side),
-// and zero otherwise.
-func (s *Store) neighbour(ctx context.Context, f Filter, cond string, seq int64) (int64, error) {
+// neighbour returns c.seq when an event f selects lies beyond it (c is "seq < N" or
+// "seq > N"), and zero otherwise.
+func (s *Store) neighbour(ctx context.Context, f Filter, sp span, c seqCond) (int64, error) {
 	dir := "ASC"
-	if strings.HasPrefix(cond, "seq <") {
+	if c.op == "<" {
 		dir = "DESC"
 	}
 	// Not EXISTS (...): inside EXISTS the planner drops ORDER BY and LIMIT and may scan
 	// the table from the wrong end.
-	sql, args := f.selectSQL(cond, []any{seq}, dir, 1)
+	events, err := s.find(ctx, f, sp.conds(c), dir, 1)
+	if err != nil || len(events) == 0 {
+		return 0, err
+	}
+	return c.seq, nil
+}
+
+// find returns up to limit of the events f selects that meet conds, ordered by seq in dir
+// (limit > 0). A text filter first walks the newest events the other filters select
+// (see walk); the query below then answers only what the walk left open.
+func (s *Store) find(ctx context.Context, f Filter, conds seqConds, dir string, limit int) ([]Event, error) {
+	var found []Event
+	if f.Text != "" {
+		w, err := s.walk(ctx, f, conds, dir, limit)
+		if err != nil {
+			return nil, err
+		}
+		if found, err = s.bySeq(ctx, w.hits, dir); err != nil || w.complete(limit) {
+			return found, err
+		}
+		conds = append(conds, w.beyond(dir))
+		limit -= len(found)
+	}
+	extra, extraArgs := conds.sql()
+	sql, args := f.selectSQL(eventColumns, extra, extraArgs, dir, limit)
 	rows, err := s.pool.Query(ctx, sql, append([]any{customPlan}, args...)...)
 	if err != nil {
-		return 0, fmt.Errorf("audit: search: %w", err)
+		return nil, fmt.Errorf("audit: search: %w", err)
 	}
-	exists := rows.Next()
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("audit: search: %w", err)
+	events, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("audit: search: %w", err)
 	}
-	if exists {
-		return seq, nil
-	}
-	return 0, nil
+	return append(found, events...), nil
 }
 
 // Each calls fn with every event f selects up to seq through (zero means no bound),
@@ -285,13 +298,16 @@ func (s *Store) Each(ctx context.Context, f Filter, through int64, fn func(Event
 	if err := f.Validate(); err != nil {
 		return 0, err
 	}
-	var sql string
-	var args []any
-	if through > 0 {
-		sql, args = f.selectSQL("seq <= ?", []any{through}, "DESC", 0)
-	} else {
-		sql, args = f.selectSQL("", nil, "DESC", 0)
+	sp, err := s.span(ctx, f)
+	if err != nil || sp.empty {
+		return 0, err
 	}
+	conds := sp.conds()
+	if through > 0 {
+		conds = append(conds, seqCond{"<=", through})
+	}
+	extra, extraArgs := conds.sql()
+	sql, args := f.selectSQL(eventColumns, extra, extraArgs, "DESC", 0)
 	rows, err := s.pool.Query(ctx, sql, append([]any{customPlan}, args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("audit: read events: %w", err)
