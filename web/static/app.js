@@ -34,3 +34,61 @@
     if (code) code.focus();
   });
 })();
+
+// Keyboard: "/" jumps to the customer search, and the focus survives htmx updates.
+(function () {
+  "use strict";
+  function typingIn(el) {
+    if (!el || !(el instanceof Element)) return false;
+    return el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName);
+  }
+  // The header's hint is there only for operators who may search, and says so only when
+  // this script runs to make the shortcut work.
+  var hint = document.querySelector("[data-search-shortcut]");
+  if (hint) hint.hidden = false;
+  var box = document.getElementById("customer-q");
+  if (box && window.location.hash === "#customer-q") box.focus();
+
+  // "/" alone (Shift allowed: some keyboard layouts need it to type "/"), never while the
+  // operator types into a field or a dialog is open, nor with Control, Alt or Meta.
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "/" || ev.ctrlKey || ev.altKey || ev.metaKey || ev.isComposing || ev.defaultPrevented) return;
+    if (!hint || typingIn(ev.target) || typingIn(document.activeElement) || document.querySelector("dialog[open]")) return;
+    ev.preventDefault();
+    var q = document.getElementById("customer-q");
+    if (q) { q.focus(); q.select(); return; }
+    window.location.assign(hint.getAttribute("data-search-shortcut"));
+  });
+
+  // When an update replaces the element that had the focus, the focus would fall back to
+  // the page's start. Move it to what the update brought instead: an error first, then the
+  // same control in its new form (a paging link, a filter's button), then the result.
+  var before = null;
+  document.addEventListener("htmx:beforeSwap", function () { before = document.activeElement; });
+  function shown(el) { return el.getClientRects().length > 0; }
+  function firstShown(root, selector) {
+    var all = root.querySelectorAll(selector);
+    for (var i = 0; i < all.length; i++) if (shown(all[i])) return all[i];
+    return null;
+  }
+  function sameControl(root, old) {
+    if (!old || !(old instanceof Element) || old === document.body) return null;
+    var text = old.textContent.trim();
+    var all = root.querySelectorAll(old.tagName);
+    for (var i = 0; i < all.length; i++) {
+      var el = all[i];
+      if (el.textContent.trim() === text && el.getAttribute("name") === old.getAttribute("name") && shown(el)) return el;
+    }
+    return null;
+  }
+  document.addEventListener("htmx:afterSettle", function (ev) {
+    var root = ev.target;
+    var active = document.activeElement;
+    if (!(root instanceof Element) || !root.isConnected) return;
+    if (active && active !== document.body && active.isConnected) return;
+    var to = firstShown(root, "[role=alert]") || sameControl(root, before) ||
+      firstShown(root, "[role=status], h1, h2, h3") || root;
+    if (!to.matches("a[href], button, input, select, textarea, [tabindex]")) to.setAttribute("tabindex", "-1");
+    to.focus();
+  });
+})();
