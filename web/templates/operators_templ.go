@@ -133,7 +133,7 @@ func OperatorsPage(p Page, v Operators, access OperatorAccess) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, " <section class=\"card\"><h2>Add an operator</h2><form method=\"post\" action=\"/operators\" class=\"grid-form\" novalidate><input type=\"hidden\" name=\"_csrf\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, " <section class=\"card\"><h2>Add an operator</h2><form method=\"post\" action=\"/operators\" class=\"grid-form\" data-draft novalidate><input type=\"hidden\" name=\"_csrf\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
