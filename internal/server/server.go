@@ -110,6 +110,7 @@ func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpoo
 		Secret: cfg.SessionSecret, Secure: cfg.SecureCookies,
 		IdleTimeout: cfg.SessionIdleTimeout, MaxLifetime: cfg.SessionMaxLifetime,
 	})
+	c.closers = append(c.closers, listenSessions(c.sessions, logger))
 	meter.RegisterGauges(metrics.Gauges{
 		BreakerState: api.BreakerState, PendingIntents: c.auditLog.PendingIntents, ActiveSessions: c.sessions.Active,
 	})

@@ -77,7 +77,7 @@ func waitFor(t testing.TB, what string, cond func() bool) time.Duration {
 }
 
 // loadSession is the session the cookie names as s loads it, nil when there is none.
-func loadSession(t *testing.T, s *session.Store, c *http.Cookie) *sessions.Session {
+func loadSession(t testing.TB, s *session.Store, c *http.Cookie) *sessions.Session {
 	t.Helper()
 	r := httptest.NewRequest("GET", "/", nil)
 	r.AddCookie(c)
@@ -91,20 +91,18 @@ func loadSession(t *testing.T, s *session.Store, c *http.Cookie) *sessions.Sessi
 	return sess
 }
 
-// cacheOn loads the session on s twice and fails unless the second load came from memory.
-func cacheOn(t *testing.T, s *session.Store, c *http.Cookie) {
+// cacheOn loads the session on s until a load is answered from memory. (A notification
+// still on its way from an earlier change may drop what the first load cached.)
+func cacheOn(t testing.TB, s *session.Store, c *http.Cookie) {
 	t.Helper()
-	if loadSession(t, s, c) == nil {
-		t.Fatal("the session does not load")
-	}
-	before := s.CacheStats()
-	if loadSession(t, s, c) == nil {
-		t.Fatal("the session does not load a second time")
-	}
-	after := s.CacheStats()
-	if after.Hits != before.Hits+1 || after.Misses != before.Misses || !s.Cached(c) {
-		t.Fatalf("second load not answered from memory: before %+v, after %+v", before, after)
-	}
+	waitFor(t, "the session is served from memory", func() bool {
+		before := s.CacheStats()
+		if loadSession(t, s, c) == nil {
+			t.Fatal("the session does not load")
+		}
+		after := s.CacheStats()
+		return after.Hits == before.Hits+1 && after.Misses == before.Misses && s.Cached(c)
+	})
 }
 
 func TestCachedLoadReadsTheDatabaseOnce(t *testing.T) {
@@ -112,6 +110,7 @@ func TestCachedLoadReadsTheDatabaseOnce(t *testing.T) {
 	a, b := replicaStores(t, c)
 	cookie, _ := signInFrom(t, a, 1, "10.0.0.1", "Firefox", "password")
 	cacheOn(t, b, cookie)
+	before := b.CacheStats()
 	for range 10 {
 		sess := loadSession(t, b, cookie)
 		if op, ok := session.SignedIn(sess); !ok || op.ID != 1 || op.Role != operators.RoleAdmin {
@@ -121,8 +120,8 @@ func TestCachedLoadReadsTheDatabaseOnce(t *testing.T) {
 			t.Fatalf("cached session's method: %q", m)
 		}
 	}
-	if st := b.CacheStats(); st.Misses != 1 || st.Hits != 11 {
-		t.Fatalf("12 loads: %+v; want 1 miss and 11 hits", st)
+	if st := b.CacheStats(); st.Misses != before.Misses || st.Hits != before.Hits+10 {
+		t.Fatalf("10 loads of a cached session: %+v, before %+v; want 10 more hits", st, before)
 	}
 }
 
