@@ -335,7 +335,7 @@ func TestSettingsValidationWritesNothing(t *testing.T) {
 		{"tokenLifetimeInSeconds", "abc", "whole number"},
 		{"confirmationRedirectLink", "http://shop.example.com/", "https"},
 		{"confirmationRedirectLink", "javascript:alert(1)", "https"},
-		{"confirmationRedirectLink", "/relative", "full address"},
+		{"confirmationRedirectLink", "/relative", "full link"},
 		{"voucherPoolUuid", "not-a-uuid", "UUID"},
 		{"registrationType", "EVERYTHING", "listed options"},
 		{"pinConfirmationType", "SOMETIMES", "listed options"},
@@ -353,7 +353,7 @@ func TestSettingsValidationWritesNothing(t *testing.T) {
 			if !strings.Contains(page, `id="`+tt.key+`-error"`) || !strings.Contains(page, tt.msg) {
 				t.Errorf("no field error %q for %s", tt.msg, tt.key)
 			}
-			if !strings.Contains(page, `aria-invalid="true" aria-describedby="`+tt.key+`-current `+tt.key+`-help `+tt.key+`-error"`) {
+			if !strings.Contains(page, `aria-invalid="true" aria-describedby="`+tt.key+`-key `+tt.key+`-current `+tt.key+`-help `+tt.key+`-error"`) {
 				t.Errorf("error not linked to the input")
 			}
 			if tt.key != "allowOverwriteCustomIdentify" && !strings.Contains(page, html.EscapeString(tt.input)) {

@@ -92,3 +92,18 @@ func TestSettingsHistoryNamesChangesByTimeAndOperator(t *testing.T) {
 		t.Errorf("the restore preview does not name the change by time and operator:\n%s", preview)
 	}
 }
+
+// A redirect link that is not a link at all is refused next to its field with what a
+// valid link looks like.
+func TestSettingsRedirectLinkRefusalShowsAValidLink(t *testing.T) {
+	e := newEnv(t)
+	seedSettings(t, e, settingsNonDefault)
+	b, _ := e.signedIn(operators.RoleAdmin)
+	form := set(submission(t, body(b.get("/settings")), "/settings/preview"), "confirmationRedirectLink", "not a url at all")
+	res := b.post("/settings/preview", form)
+	page := body(res)
+	want := `<p class="field-error" id="confirmationRedirectLink-error">Enter a full link starting with https://, such as https://shop.example.com/welcome, or leave it empty for Synerise&#39;s own page.</p>`
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, want) {
+		t.Errorf("%d, want the field's error %s in\n%s", res.StatusCode, want, page)
+	}
+}

@@ -277,7 +277,7 @@ func (f Field) Check(raw json.RawMessage) string {
 		return "must be text or empty."
 	}
 	if msg := plainText(s); msg != "" {
-		return msg
+		return "is not plain text. " + msg
 	}
 	if f.Kind == KindUUID {
 		if !uuidPattern.MatchString(strings.ToLower(s)) {
@@ -285,7 +285,10 @@ func (f Field) Check(raw json.RawMessage) string {
 		}
 		return ""
 	}
-	return checkURL(s)
+	if msg := checkURL(s); msg != "" {
+		return "is not a link that can be used. " + msg
+	}
+	return ""
 }
 
 // Words describes raw for a person: "Automatic", "300 seconds (5 minutes)", "none", "on".

@@ -12,20 +12,28 @@ import (
 	"unicode/utf8"
 )
 
-// checkURL explains what is wrong with a confirmation redirect link, or returns "".
+// exampleLink is the link the refusals of a confirmation redirect link show as a model.
+const exampleLink = "https://shop.example.com/welcome"
+
+// checkURL explains what is wrong with a confirmation redirect link, or returns "". Each
+// refusal says what a link that can be used looks like.
 func checkURL(s string) string {
 	if len(s) > maxURL {
-		return fmt.Sprintf("The link is too long (at most %d characters).", maxURL)
+		return fmt.Sprintf("This link is %d characters long; a link may have at most %d. Enter a shorter full link, such as %s.", len(s), maxURL, exampleLink)
+	}
+	scheme, rest, hasScheme := strings.Cut(s, "://")
+	if !hasScheme || scheme == "" || strings.ContainsAny(scheme, " \t/") {
+		return "Enter a full link starting with https://, such as " + exampleLink + ", or leave it empty for Synerise's own page."
 	}
 	if strings.ContainsAny(s, " \t") {
-		return "The link may not contain spaces."
+		return "A link cannot contain spaces: write each space as %20, such as https://shop.example.com/my%20page."
 	}
 	u, err := url.Parse(s)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return "Enter a full address such as https://shop.example.com/welcome, or leave it empty."
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" || rest == "" {
+		return "Enter a full link with a site name after https://, such as " + exampleLink + "."
 	}
 	if u.User != nil {
-		return "The link may not contain a user name or password."
+		return "Enter the link without a user name or password before the site name, such as " + exampleLink + "."
 	}
 	switch u.Scheme {
 	case "https":
@@ -34,9 +42,9 @@ func checkURL(s string) string {
 		if isLocalhost(u.Hostname()) {
 			return ""
 		}
-		return "Use https (http is allowed only for localhost)."
+		return "Start the link with https://, such as " + exampleLink + " (http:// is allowed only for localhost)."
 	}
-	return "Enter an https address (http is allowed only for localhost)."
+	return "Enter a link starting with https://, such as " + exampleLink + " (" + u.Scheme + ": links cannot be used; http:// is allowed only for localhost)."
 }
 
 func isLocalhost(host string) bool {
@@ -50,10 +58,10 @@ func isLocalhost(host string) bool {
 // plainText refuses invalid UTF-8 and control characters in an input.
 func plainText(s string) string {
 	if !utf8.ValidString(s) {
-		return "Contains bytes that are not valid text."
+		return "Type the value again: what was sent holds bytes that are not valid text."
 	}
 	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' }) {
-		return "Contains control characters."
+		return "Type the value on one line, without control characters such as line breaks."
 	}
 	return ""
 }
