@@ -38,6 +38,7 @@ func TestSettingsChangeWithFourEyes(t *testing.T) {
 	expectText(t, a.GetByRole("status").Filter(playwright.LocatorFilterOptions{HasText: "State:"}), "Waiting for approval")
 	expectText(t, a.Locator("main"), "Another admin must approve it")
 	browsertest.Screenshot(t, a, "approval-requested")
+	checkA11y(t, a, "approval-requested")
 	if got := string(c.sim.Settings()["pinConfirmationLength"]); got != "8" {
 		t.Fatalf("PIN length %s before approval", got)
 	}
@@ -53,6 +54,7 @@ func TestSettingsChangeWithFourEyes(t *testing.T) {
 	expectText(t, b.Locator("main"), requester)
 	expectText(t, b.Locator("main"), "TICKET-21 shorter PINs")
 	browsertest.Screenshot(t, b, "approval-to-decide")
+	checkA11y(t, b, "approval-to-decide")
 	check(t, b.GetByLabel("Comment (optional)").Fill("Agreed with the shop"))
 	check(t, button(b, "Approve and carry out").Click())
 	expectText(t, b.GetByRole("status").Filter(playwright.LocatorFilterOptions{HasText: "State:"}), "Approved and carried out")
@@ -66,6 +68,7 @@ func TestSettingsChangeWithFourEyes(t *testing.T) {
 	expectText(t, a.Locator("main"), "Settings saved")
 	expectText(t, a.Locator("main"), approver)
 	browsertest.Screenshot(t, a, "approval-outcome")
+	checkA11y(t, a, "approval-outcome")
 
 	updates := c.events(audit.ActionSettingsUpdate)
 	if len(updates) != 2 || updates[0].Actor.Email != approver || !strings.Contains(string(updates[0].Detail), "request #"+id) ||

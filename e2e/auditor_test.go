@@ -55,6 +55,7 @@ func TestSettingsConcurrentAdmins(t *testing.T) {
 	check(t, button(first, "Save these changes to Synerise").Click())
 	expectText(t, first.GetByRole("status").First(), "Settings saved. PIN length: 6 digits → 8 digits.")
 	browsertest.Screenshot(t, first, "j07-first-admin-saved")
+	checkA11y(t, first, "j07-first-admin-saved")
 
 	// The second admin confirms on the form they previewed before: a conflict.
 	check(t, second.GetByLabel("Reason for this change").Fill("CHG-7002 PINs valid for ten minutes"))
@@ -70,6 +71,7 @@ func TestSettingsConcurrentAdmins(t *testing.T) {
 	expectText(t, theirs.Locator("td").Nth(0), "6 digits")
 	expectText(t, theirs.Locator("td").Nth(1), "8 digits")
 	browsertest.Screenshot(t, second, "j07-second-admin-conflict")
+	checkA11y(t, second, "j07-second-admin-conflict")
 
 	// The conflicting save wrote nothing: the first change is there, the second not yet.
 	if n := c.sim.RequestCount(simulator.RouteSettingsSet) - settingsSets; n != 1 {
@@ -93,6 +95,7 @@ func TestSettingsConcurrentAdmins(t *testing.T) {
 	expectText(t, second.Locator("#pinConfirmationLength-current"), "8 digits")
 	expectText(t, second.Locator("#pinConfirmationValidInSeconds-current"), "600 seconds (10 minutes)")
 	browsertest.Screenshot(t, second, "j07-second-admin-saved")
+	checkA11y(t, second, "j07-second-admin-saved")
 
 	after := c.sim.Settings()
 	if string(after["pinConfirmationLength"]) != "8" || string(after["pinConfirmationValidInSeconds"]) != "600" {
@@ -168,6 +171,7 @@ func TestSettingsConcurrentAdmins(t *testing.T) {
 	expectText(t, cards.Nth(2), firstEmail)
 	expectText(t, cards.Nth(2), "CHG-7001")
 	browsertest.Screenshot(t, second, "j07-history")
+	checkA11y(t, second, "j07-history")
 }
 
 // Journey 8: after support agents have acted on customers, an auditor narrows the log to
@@ -202,6 +206,7 @@ func TestAuditorReviewsSupportActions(t *testing.T) {
 	}
 	sendReset("TICKET-8801 customer forgot password")
 	browsertest.Screenshot(t, support, "j08-support-reset-sent")
+	checkA11y(t, support, "j08-support-reset-sent")
 	browsertest.Goto(t, support, c.URL+"/customers/"+strconv.FormatInt(lukasz.ClientID, 10))
 	sendReset("TICKET-8802 customer locked out")
 	if n := len(c.events(audit.ActionCustomerPasswordReset)); n != 4 {
@@ -238,6 +243,7 @@ func TestAuditorReviewsSupportActions(t *testing.T) {
 		viewSeqs = append(viewSeqs, seq)
 	}
 	browsertest.Screenshot(t, auditor, "j08-auditor-filtered")
+	checkA11y(t, auditor, "j08-auditor-filtered")
 
 	// One event in full: the outcome, linked to its intent.
 	check(t, rows.Nth(0).Locator("a").First().Click())
@@ -249,6 +255,7 @@ func TestAuditorReviewsSupportActions(t *testing.T) {
 	expectText(t, fields, "Sent a customer a password reset (customer.password_reset)")
 	expectText(t, fields, annaID)
 	browsertest.Screenshot(t, auditor, "j08-auditor-event")
+	checkA11y(t, auditor, "j08-auditor-event")
 
 	// Back to the filtered view, which the address kept.
 	_, err = auditor.GoBack()
@@ -321,6 +328,7 @@ func TestAuditorReviewsSupportActions(t *testing.T) {
 	expectVisible(t, heading(auditor, "Audit log integrity"))
 	expectText(t, auditor.GetByRole("status").Filter(playwright.LocatorFilterOptions{HasText: "Every row"}), "Intact")
 	browsertest.Screenshot(t, auditor, "j08-auditor-integrity")
+	checkA11y(t, auditor, "j08-auditor-integrity")
 
 	// The auditor's reading is in the log: the filtered search, the event opened, both
 	// exports (intent and outcome with the row count) and the verification.

@@ -36,6 +36,7 @@ func TestAuditorRecordsAndDownloadsASignedCheckpoint(t *testing.T) {
 	expectText(t, auditor.GetByRole("status").First(), "Checkpoint recorded at seq")
 	browsertest.Check(t, browsertest.Expect().Locator(rows).ToHaveCount(2), "start-up and on-demand checkpoints")
 	browsertest.Screenshot(t, auditor, "checkpoint-recorded")
+	checkA11y(t, auditor, "checkpoint-recorded")
 
 	newest := rows.First()
 	dl, err := auditor.ExpectDownload(func() error {

@@ -42,6 +42,7 @@ func TestErasureWithFourEyes(t *testing.T) {
 	browsertest.Check(t, browsertest.Expect().Page(a).ToHaveURL(regexp.MustCompile(`/approvals/\d+$`)))
 	id := a.URL()[strings.LastIndex(a.URL(), "/")+1:]
 	browsertest.Screenshot(t, a, "erasure-requested")
+	checkA11y(t, a, "erasure-requested")
 	if _, ok := c.sim.Profile(anna.ClientID); !ok {
 		t.Fatal("the customer was erased before anyone approved")
 	}
@@ -51,6 +52,7 @@ func TestErasureWithFourEyes(t *testing.T) {
 	check(t, b.GetByLabel("Comment (optional)").Fill("Checked the ticket"))
 	check(t, button(b, "Approve and carry out").Click())
 	browsertest.Screenshot(t, b, "erasure-approved")
+	checkA11y(t, b, "erasure-approved")
 	if _, ok := c.sim.Profile(anna.ClientID); ok {
 		t.Fatal("the customer is still in Synerise after the approval")
 	}

@@ -16,6 +16,7 @@ func TestAdminAddsOperators(t *testing.T) {
 	c := startConsole(t)
 	page, _ := c.signIn(operators.RoleAdmin)
 	browsertest.Screenshot(t, page, "home-admin")
+	checkA11y(t, page, "home-admin")
 	check(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Operators", Exact: playwright.Bool(true)}).First().Click())
 	expectVisible(t, heading(page, "Operators"))
 
@@ -32,6 +33,7 @@ func TestAdminAddsOperators(t *testing.T) {
 	}
 	supportPW := add("sam.support@example.com", "Sam Support", "support")
 	browsertest.Screenshot(t, page, "operators-added")
+	checkA11y(t, page, "operators-added")
 	add("alex.auditor@example.com", "Alex Auditor", "auditor")
 	expectVisible(t, page.GetByRole("cell", playwright.PageGetByRoleOptions{Name: "sam.support@example.com", Exact: playwright.Bool(true)}))
 
@@ -41,10 +43,12 @@ func TestAdminAddsOperators(t *testing.T) {
 	check(t, button(page, "Add operator").Click())
 	expectText(t, page.Locator("#email-error"), "Enter an e-mail address")
 	browsertest.Screenshot(t, page, "operators-invalid")
+	checkA11y(t, page, "operators-invalid")
 
 	check(t, button(page, "Sign out").Click())
 	expectText(t, page.GetByRole("status"), "You have signed out.")
 	browsertest.Screenshot(t, page, "signed-out")
+	checkA11y(t, page, "signed-out")
 
 	// The one-time password opens only the form that changes it (the rest of that journey:
 	// password_test.go).
@@ -66,6 +70,7 @@ func TestAccessControlPages(t *testing.T) {
 	}
 	expectVisible(t, heading(anon, "Sign in"))
 	browsertest.Screenshot(t, anon, "sign-in")
+	checkA11y(t, anon, "sign-in")
 
 	support, _ := c.signIn(operators.RoleSupport)
 	res, err := support.Goto(c.URL + "/settings")
@@ -75,6 +80,7 @@ func TestAccessControlPages(t *testing.T) {
 	}
 	expectVisible(t, heading(support, "Not allowed"))
 	browsertest.Screenshot(t, support, "forbidden")
+	checkA11y(t, support, "forbidden")
 
 	auditor, _ := c.signIn(operators.RoleAuditor)
 	res, err = auditor.Goto(c.URL + "/customers")

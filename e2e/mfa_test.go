@@ -49,10 +49,12 @@ func TestSecondFactorJourney(t *testing.T) {
 	var step int64
 	check(t, page.GetByLabel("Code shown by the app").Fill(nextCode(t, secret, &step)))
 	browsertest.Screenshot(t, page, "mfa-setup")
+	checkA11y(t, page, "mfa-setup")
 	check(t, button(page, "Confirm").Click())
 	expectVisible(t, heading(page, "Your recovery codes"))
 	browsertest.Check(t, browsertest.Expect().Locator(page.Locator("#recovery-codes li")).ToHaveCount(10))
 	browsertest.Screenshot(t, page, "mfa-recovery-codes")
+	checkA11y(t, page, "mfa-recovery-codes")
 	check(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "I have saved them — continue"}).Click())
 
 	check(t, button(page, "Sign out").Click())
@@ -63,6 +65,7 @@ func TestSecondFactorJourney(t *testing.T) {
 	expectVisible(t, heading(page, "Confirm it is you"))
 	check(t, page.GetByLabel("Code from your authenticator app, or a recovery code").Fill(nextCode(t, secret, &step)))
 	browsertest.Screenshot(t, page, "mfa-second-factor")
+	checkA11y(t, page, "mfa-second-factor")
 	check(t, button(page, "Continue").Click())
 	expectVisible(t, button(page, "Sign out"))
 
@@ -80,6 +83,7 @@ func TestSecondFactorJourney(t *testing.T) {
 	expectVisible(t, dialog)
 	browsertest.Check(t, browsertest.Expect().Locator(field("City")).ToHaveValue("Sopot"), "the form behind the prompt keeps what was typed")
 	browsertest.Screenshot(t, page, "mfa-step-up")
+	checkA11y(t, page, "mfa-step-up")
 	if got, _ := c.sim.Profile(anna.ClientID); strings.Contains(string(got), "Sopot") {
 		t.Fatal("the edit was sent before the step-up")
 	}

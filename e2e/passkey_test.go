@@ -71,6 +71,7 @@ func TestPasskeyJourney(t *testing.T) {
 	expectText(t, page.GetByRole("status"), "Passkey “Chromium virtual key” added")
 	expectVisible(t, page.GetByRole("cell", playwright.PageGetByRoleOptions{Name: "Chromium virtual key", Exact: playwright.Bool(true)}))
 	browsertest.Screenshot(t, page, "passkeys")
+	checkA11y(t, page, "passkeys")
 	if evs := c.events(audit.ActionPasskeyAdd); len(evs) != 1 || evs[0].Outcome != audit.OutcomeSucceeded {
 		t.Fatalf("passkey add audit: %+v", evs)
 	}

@@ -45,6 +45,7 @@ func TestOneTimePasswordMustBeChanged(t *testing.T) {
 	check(t, button(page, "Change password").Click())
 	expectText(t, page.Locator("#confirm_password-error"), "differ")
 	browsertest.Screenshot(t, page, "password-change-forced")
+	checkA11y(t, page, "password-change-forced")
 
 	check(t, page.GetByLabel("Current password").Fill(oneTime))
 	check(t, page.GetByLabel("New password", exact).Fill("Pat-chooses-this-one-42"))
@@ -56,6 +57,7 @@ func TestOneTimePasswordMustBeChanged(t *testing.T) {
 	expectVisible(t, heading(page, "Customers"))
 	expectVisible(t, page.GetByLabel("Find a customer"))
 	browsertest.Screenshot(t, page, "password-changed-customers")
+	checkA11y(t, page, "password-changed-customers")
 	if n := len(c.events(audit.ActionPasswordChange)); n != 3 { // one refusal, an intent and its outcome
 		t.Fatalf("%d auth.password_change events, want 3", n)
 	}
@@ -70,6 +72,7 @@ func TestOneTimePasswordMustBeChanged(t *testing.T) {
 		t.Fatalf("reset gave %q", reset)
 	}
 	browsertest.Screenshot(t, admin, "operator-password-reset")
+	checkA11y(t, admin, "operator-password-reset")
 	browsertest.Goto(t, page, c.URL+"/customers")
 	expectVisible(t, heading(page, "Sign in"))
 	c.signInAs(page, "pat.new@example.com", reset)

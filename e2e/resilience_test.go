@@ -42,6 +42,7 @@ func TestSupportEditKeepsEveryAttribute(t *testing.T) {
 	}
 	expectText(t, table.GetByRole("row", playwright.LocatorGetByRoleOptions{Name: "lastStore"}), "Stored as null (no value)")
 	browsertest.Screenshot(t, page, "support-edit-attribute-types")
+	checkA11y(t, page, "support-edit-attribute-types")
 
 	field := func(label string) playwright.Locator {
 		return page.GetByLabel(label, playwright.PageGetByLabelOptions{Exact: exactName()})
@@ -102,5 +103,6 @@ func TestSupportAfterTokensRevoked(t *testing.T) {
 		expectVisible(t, heading(page, lukasz.FirstName+" "+lukasz.LastName))
 	}
 	browsertest.Screenshot(t, page, "support-after-revocation")
+	checkA11y(t, page, "support-after-revocation")
 
 }

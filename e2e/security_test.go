@@ -75,6 +75,7 @@ func TestSessionExpiresWhileEditing(t *testing.T) {
 	check(t, city.Fill("Gdańsk"))
 	check(t, page.GetByLabel("Reason for the change").Fill("TICKET-1010 customer moved"))
 	browsertest.Screenshot(t, page, "j10-form-filled")
+	checkA11y(t, page, "j10-form-filled")
 
 	before, _ := c.sim.Profile(anna.ClientID)
 	updates := c.sim.RequestCount(simulator.RouteProfileUpdate)
@@ -98,6 +99,7 @@ func TestSessionExpiresWhileEditing(t *testing.T) {
 	expectVisible(t, heading(page, "Sign in"))
 	expectText(t, page.GetByRole("status"), "Your session has ended. Sign in again; nothing was sent.")
 	browsertest.Screenshot(t, page, "j10-session-expired")
+	checkA11y(t, page, "j10-session-expired")
 	body, err := page.Locator("body").InnerText()
 	check(t, err)
 	for _, s := range []string{"saved", "accepted", "Gdańsk", "Edit basic info"} {
@@ -137,6 +139,7 @@ func TestSessionExpiresWhileEditing(t *testing.T) {
 	browsertest.Check(t, browsertest.Expect().Locator(city).ToHaveValue("Warszawa"))
 	browsertest.Check(t, browsertest.Expect().Locator(page.GetByLabel("Reason for the change")).ToHaveValue(""))
 	browsertest.Screenshot(t, page, "j10-signed-in-again")
+	checkA11y(t, page, "j10-signed-in-again")
 	if n := len(c.events(audit.ActionCustomerUpdate)); n != 0 {
 		t.Errorf("%d customer.update events, want none", n)
 	}
@@ -255,6 +258,7 @@ func TestMarkupInCustomerDataStaysText(t *testing.T) {
 	expectVisible(t, xssLink)
 	expectText(t, page.Locator("#results"), "Searched as a customId, name or e-mail prefix")
 	browsertest.Screenshot(t, page, "j11-search-script")
+	checkA11y(t, page, "j11-search-script")
 	g.check(page, "results for <script>")
 
 	check(t, page.GetByLabel("Find a customer").Fill("hx-on:click"))
@@ -262,6 +266,7 @@ func TestMarkupInCustomerDataStaysText(t *testing.T) {
 	expectVisible(t, obrienLink)
 	check(t, obrienLink.Hover())
 	browsertest.Screenshot(t, page, "j11-search-hx-on")
+	checkA11y(t, page, "j11-search-hx-on")
 	g.check(page, "results for hx-on:click")
 
 	// Open the first one: every field is literal text.
@@ -286,6 +291,7 @@ func TestMarkupInCustomerDataStaysText(t *testing.T) {
 	check(t, field("Display name").Click())
 	check(t, field("City").Hover())
 	browsertest.Screenshot(t, page, "j11-customer-page")
+	checkA11y(t, page, "j11-customer-page")
 	g.check(page, "customer page")
 
 	// The edit form carries the values in attributes: they must come back unchanged.
@@ -300,6 +306,7 @@ func TestMarkupInCustomerDataStaysText(t *testing.T) {
 	}
 	browsertest.Check(t, browsertest.Expect().Locator(page.GetByLabel("Value of favouriteStore")).ToHaveValue(`<iframe src="javascript:alert(1)">`))
 	browsertest.Screenshot(t, page, "j11-edit-form")
+	checkA11y(t, page, "j11-edit-form")
 	g.check(page, "edit form")
 
 	// The second customer's page: a javascript: link in the last name stays text.
@@ -310,6 +317,7 @@ func TestMarkupInCustomerDataStaysText(t *testing.T) {
 	}
 	check(t, page.Locator("h1").Click())
 	browsertest.Screenshot(t, page, "j11-obrien-page")
+	checkA11y(t, page, "j11-obrien-page")
 	g.check(page, "second customer page")
 
 	// The audit log has the views and the searches, the query as typed.
@@ -350,6 +358,7 @@ func TestMarkupInCustomerDataStaysText(t *testing.T) {
 		t.Errorf("the event's detail shows query %q (%v), want the text as typed:\n%s", detail.Query, err, shown)
 	}
 	browsertest.Screenshot(t, auditor, "j11-auditor-search-event")
+	checkA11y(t, auditor, "j11-auditor-search-event")
 	ag.check(auditor, "audit event of the search")
 }
 
@@ -370,6 +379,7 @@ func TestBackAfterSignOutShowsNoCustomer(t *testing.T) {
 	expectText(t, page.Locator("dl.fields").First(), anna.Email)
 	customerURL := page.URL()
 	browsertest.Screenshot(t, page, "j12-customer")
+	checkA11y(t, page, "j12-customer")
 
 	check(t, button(page, "Sign out").Click())
 	expectText(t, page.GetByRole("status"), "You have signed out.")
@@ -401,6 +411,7 @@ func TestBackAfterSignOutShowsNoCustomer(t *testing.T) {
 	browsertest.Check(t, browsertest.Expect().Page(page).ToHaveURL(backToCustomer))
 	noCustomer("Back to the customer page")
 	browsertest.Screenshot(t, page, "j12-back-after-signout")
+	checkA11y(t, page, "j12-back-after-signout")
 
 	// Back again, to the search page whose results listed her: sign-in again.
 	_, err = page.GoBack()

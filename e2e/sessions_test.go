@@ -38,11 +38,13 @@ func TestOperatorEndsAnotherBrowsersSession(t *testing.T) {
 		t.Fatalf("this session offers %d buttons (%v); signing out ends it", n, err)
 	}
 	browsertest.Screenshot(t, first, "sessions-two-browsers")
+	checkA11y(t, first, "sessions-two-browsers")
 
 	check(t, other.GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "End session"}).Click())
 	expectText(t, first.GetByRole("status").First(), "Session ended: Firefox 128 on Windows at 127.0.0.1")
 	expectVisible(t, first.GetByRole("table", playwright.PageGetByRoleOptions{Name: "Active sessions (1)"}))
 	browsertest.Screenshot(t, first, "sessions-other-ended")
+	checkA11y(t, first, "sessions-other-ended")
 
 	check(t, linkNamed(second, "Customers").First().Click())
 	expectVisible(t, second.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Sign in", Exact: playwright.Bool(true)}))

@@ -52,6 +52,7 @@ func TestAdminChangesOneSetting(t *testing.T) {
 	expectText(t, others, `"Zresetuj hasło"`)
 	expectText(t, others, "maxLoginAttempts")
 	browsertest.Screenshot(t, page, "settings-form")
+	checkA11y(t, page, "settings-form")
 
 	// A slip of the finger in another field: shown there, nothing written, choice kept.
 	_, err := field("Registration type").SelectOption(playwright.SelectOptionValues{Labels: &[]string{"E-mail activation"}})
@@ -63,6 +64,7 @@ func TestAdminChangesOneSetting(t *testing.T) {
 	browsertest.Check(t, browsertest.Expect().Locator(field("PIN length")).ToHaveAttribute("aria-invalid", "true"))
 	browsertest.Check(t, browsertest.Expect().Locator(field("Registration type")).ToHaveValue("REQUIRE_EMAIL_ACTIVATION"), "the other choice is kept")
 	browsertest.Screenshot(t, page, "settings-invalid")
+	checkA11y(t, page, "settings-invalid")
 
 	// Put the PIN length back; the preview has the one change.
 	check(t, field("PIN length").Fill("8"))
@@ -75,6 +77,7 @@ func TestAdminChangesOneSetting(t *testing.T) {
 		"From now on new accounts cannot sign in until the customer clicks the activation link e-mailed to them.",
 	}, playwright.LocatorAssertionsToHaveTextOptions{UseInnerText: playwright.Bool(true)}))
 	browsertest.Screenshot(t, page, "settings-preview")
+	checkA11y(t, page, "settings-preview")
 
 	// No reason: refused on the same page, nothing written.
 	check(t, button(page, "Save these changes to Synerise").Click())
@@ -95,6 +98,7 @@ func TestAdminChangesOneSetting(t *testing.T) {
 	expectText(t, page.Locator("#registrationType-current"), "E-mail activation")
 	expectText(t, page.Locator("#tokenLifetimeInSeconds-current"), "7200 seconds (2 hours)")
 	browsertest.Screenshot(t, page, "settings-saved")
+	checkA11y(t, page, "settings-saved")
 
 	// Synerise: the one key changed, every other key (modelled or not) exactly as it was.
 	after := c.sim.Settings()
@@ -174,6 +178,7 @@ func TestAdminChangesOneSetting(t *testing.T) {
 	expectText(t, card, reason)
 	expectText(t, card, "E-mail activation")
 	browsertest.Screenshot(t, page, "settings-history")
+	checkA11y(t, page, "settings-history")
 }
 
 func sameRawJSON(a, b json.RawMessage) bool { return bytes.Equal(a, b) }

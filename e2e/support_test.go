@@ -121,6 +121,7 @@ func TestSupportFindsCustomer(t *testing.T) {
 	expectText(t, annaRow, "exact match")
 	expectText(t, annaRow, "Activated")
 	browsertest.Screenshot(t, page, "support-search-email")
+	checkA11y(t, page, "support-search-email")
 
 	// The uuid, pasted over it.
 	check(t, box.Fill(strings.ToUpper(anna.UUID)))
@@ -146,6 +147,7 @@ func TestSupportFindsCustomer(t *testing.T) {
 		}
 	}
 	browsertest.Screenshot(t, page, "support-search-name-prefix")
+	checkA11y(t, page, "support-search-name-prefix")
 
 	// Without JavaScript (same agent, same session) the box is a plain form: first and
 	// last name, whole page back.
@@ -189,6 +191,7 @@ func TestSupportFindsCustomer(t *testing.T) {
 	expectText(t, history.GetByRole("row").Nth(1), "Viewed a customer")
 	expectText(t, history.GetByRole("row").Nth(1), email)
 	browsertest.Screenshot(t, page, "support-customer-page")
+	checkA11y(t, page, "support-customer-page")
 
 	// The audit log holds each kind of search, with the query, and the view.
 	kinds := map[string]bool{}
@@ -245,6 +248,7 @@ func TestSupportEditsBasicInfo(t *testing.T) {
 	const reason = "TICKET-2001 customer moved to Gdańsk, no more SMS"
 	check(t, field("Reason for the change").Fill(reason))
 	browsertest.Screenshot(t, page, "support-edit-filled")
+	checkA11y(t, page, "support-edit-filled")
 	check(t, button(page, "Save changes to Synerise").Click())
 
 	expectText(t, page.GetByRole("status").First(), "Synerise accepted the changes.")
@@ -264,6 +268,7 @@ func TestSupportEditsBasicInfo(t *testing.T) {
 	basic := page.Locator("section").Filter(playwright.LocatorFilterOptions{Has: page.GetByRole("heading", playwright.PageGetByRoleOptions{Name: "Basic info"})})
 	expectText(t, basic, "Gdańsk")
 	browsertest.Screenshot(t, page, "support-edit-saved")
+	checkA11y(t, page, "support-edit-saved")
 
 	// Synerise holds the new values, and nothing else changed.
 	after := simProfile(t, c, anna.ClientID)
@@ -303,6 +308,7 @@ func TestSupportEditsBasicInfo(t *testing.T) {
 	expectText(t, update, reason)
 	expectText(t, update, email)
 	browsertest.Screenshot(t, page, "support-edit-history")
+	checkA11y(t, page, "support-edit-history")
 
 	// The audit log: the intent with the reason and before/after of the changed fields
 	// only, then its outcome.
@@ -362,6 +368,7 @@ func TestSupportEditRejectsInvalidBasicInfo(t *testing.T) {
 	browsertest.Check(t, browsertest.Expect().Locator(field("Birth date")).ToHaveValue(future))
 	browsertest.Check(t, browsertest.Expect().Locator(field("City")).ToHaveValue("Gdynia"))
 	browsertest.Screenshot(t, page, "support-edit-invalid")
+	checkA11y(t, page, "support-edit-invalid")
 
 	after, _ := c.sim.Profile(anna.ClientID)
 	if !bytes.Equal(before, after) {
@@ -396,6 +403,7 @@ func TestSupportSendsPasswordReset(t *testing.T) {
 	expectText(t, done, "Sent")
 	expectText(t, done, "Synerise accepted the request and e-mails a password reset link to "+lukasz.Email+".")
 	browsertest.Screenshot(t, page, "support-reset-sent")
+	checkA11y(t, page, "support-reset-sent")
 
 	msgs := c.sim.Outbox()
 	if len(msgs) != 1 || msgs[0].Kind != simulator.KindPasswordReset || msgs[0].Email != lukasz.Email ||
@@ -412,6 +420,7 @@ func TestSupportSendsPasswordReset(t *testing.T) {
 	expectText(t, row, "Password reset")
 	expectText(t, row, lukasz.Email)
 	browsertest.Screenshot(t, page, "support-outbox-reset")
+	checkA11y(t, page, "support-outbox-reset")
 	check(t, row.GetByRole("link", playwright.LocatorGetByRoleOptions{Name: lukasz.Email}).Click())
 	expectVisible(t, heading(page, name))
 	history := page.Locator("section").Filter(playwright.LocatorFilterOptions{Has: page.GetByRole("heading", playwright.PageGetByRoleOptions{Name: "Console history"})})
@@ -457,6 +466,7 @@ func TestSupportResendsActivationAndPIN(t *testing.T) {
 	expectText(t, page.Locator("#action-panel").GetByRole("status"),
 		"Synerise accepted the request and e-mails a new activation link to "+lukasz.Email+".")
 	browsertest.Screenshot(t, page, "support-activation-sent")
+	checkA11y(t, page, "support-activation-sent")
 	activation, ok := c.sim.LastMessage(lukasz.Email, simulator.KindActivation)
 	if !ok || activation.ClientID != lukasz.ClientID || activation.Secret == "" || !strings.Contains(activation.Link, activation.Secret) {
 		t.Fatalf("no activation e-mail with a token for %s in the outbox: %+v", lukasz.Email, c.sim.Outbox())
@@ -478,6 +488,7 @@ func TestSupportResendsActivationAndPIN(t *testing.T) {
 	device := page.GetByLabel("Customer's device id")
 	browsertest.Check(t, browsertest.Expect().Locator(device).ToHaveValue(john.DeviceID), "the known device is offered")
 	browsertest.Screenshot(t, page, "support-pin-form")
+	checkA11y(t, page, "support-pin-form")
 	const pinReason = "TICKET-5002 PIN expired before the customer typed it"
 	check(t, page.GetByLabel("Reason", playwright.PageGetByLabelOptions{Exact: exactName()}).Fill(pinReason))
 	check(t, button(page, "Resend activation PIN").Click())
@@ -512,6 +523,7 @@ func TestSupportResendsActivationAndPIN(t *testing.T) {
 	expectText(t, refusal, "Nothing was sent.")
 	expectText(t, refusal, "an admin can turn “Allow PIN resend from another device (allowPinResendFromDifferentDeviceId)” on in the RaaS settings")
 	browsertest.Screenshot(t, page, "support-pin-refused")
+	checkA11y(t, page, "support-pin-refused")
 	if got := pins(); len(got) != 1 {
 		t.Errorf("%d PINs for %s after the refusal, want still 1", len(got), john.Email)
 	}
@@ -530,6 +542,7 @@ func TestSupportResendsActivationAndPIN(t *testing.T) {
 	expectText(t, outbox.Nth(1), "Activation e-mail")
 	expectText(t, outbox.Nth(1), activation.Link)
 	browsertest.Screenshot(t, page, "support-outbox-activation-pin")
+	checkA11y(t, page, "support-outbox-activation-pin")
 
 	// The audit log: the PIN sent with its device, then the refusal with Synerise's 403.
 	pinEvents := c.events(audit.ActionCustomerPINResend)

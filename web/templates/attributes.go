@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -15,4 +16,14 @@ func ariaDescribedBy(ids string) templ.Attributes {
 		return nil
 	}
 	return templ.Attributes{"aria-describedby": ids}
+}
+
+// maxLength is the maxlength attribute for an input of inputType, or none for the types
+// (date, number, …) on which maxlength is not allowed.
+func maxLength(inputType string, n int) templ.Attributes {
+	switch inputType {
+	case "", "text", "search", "url", "tel", "email", "password":
+		return templ.Attributes{"maxlength": strconv.Itoa(n)}
+	}
+	return nil
 }

@@ -1,0 +1,28 @@
+package templates
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/a-h/templ"
+)
+
+func TestAriaDescribedByOnlyWithAnID(t *testing.T) {
+	if got := ariaDescribedBy(" "); got != nil {
+		t.Errorf("ariaDescribedBy(blank) = %v, want no attribute", got)
+	}
+	if got, want := ariaDescribedBy(" hint  phone-error "), (templ.Attributes{"aria-describedby": "hint phone-error"}); !reflect.DeepEqual(got, want) {
+		t.Errorf("ariaDescribedBy = %v, want %v", got, want)
+	}
+}
+
+func TestMaxLengthOnlyOnTextInputs(t *testing.T) {
+	for _, typ := range []string{"date", "number", "checkbox"} {
+		if got := maxLength(typ, 10); got != nil {
+			t.Errorf("maxLength(%q) = %v, want no attribute", typ, got)
+		}
+	}
+	if got := maxLength("tel", 10); got["maxlength"] != "10" {
+		t.Errorf("maxLength(tel) = %v, want maxlength 10", got)
+	}
+}
