@@ -188,6 +188,11 @@ type Results struct {
 // what the first does. limit zero or less means DefaultPageSize; it is capped at
 // MaxPageSize.
 func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Results, error) {
+	return s.search(ctx, f, cur, limit, tuning{quickWalk, longWalk})
+}
+
+// search is Search with the text search tuned by tn.
+func (s *Store) search(ctx context.Context, f Filter, cur Cursor, limit int, tn tuning) (Results, error) {
 	if err := f.Validate(); err != nil {
 		return Results{}, err
 	}
@@ -203,11 +208,11 @@ func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Re
 	var events []Event
 	switch {
 	case forward:
-		events, err = s.find(ctx, f, sp.conds(seqCond{">", cur.After}), "ASC", limit+1)
+		events, err = s.find(ctx, f, sp.conds(seqCond{">", cur.After}), "ASC", limit+1, tn)
 	case cur.Before > 0:
-		events, err = s.find(ctx, f, sp.conds(seqCond{"<", cur.Before}), "DESC", limit+1)
+		events, err = s.find(ctx, f, sp.conds(seqCond{"<", cur.Before}), "DESC", limit+1, tn)
 	default:
-		events, err = s.find(ctx, f, sp.conds(), "DESC", limit+1)
+		events, err = s.find(ctx, f, sp.conds(), "DESC", limit+1, tn)
 	}
 	if err != nil {
 		return Results{}, err
@@ -229,12 +234,12 @@ func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Re
 		if more {
 			r.Newer = newest
 		}
-		r.Older, err = s.neighbour(ctx, f, sp, seqCond{"<", oldest})
+		r.Older, err = s.neighbour(ctx, f, sp, seqCond{"<", oldest}, tn)
 	case cur.Before > 0:
 		if more {
 			r.Older = oldest
 		}
-		r.Newer, err = s.neighbour(ctx, f, sp, seqCond{">", newest})
+		r.Newer, err = s.neighbour(ctx, f, sp, seqCond{">", newest}, tn)
 	default:
 		if more {
 			r.Older = oldest
@@ -248,14 +253,14 @@ func (s *Store) Search(ctx context.Context, f Filter, cur Cursor, limit int) (Re
 
 // neighbour returns c.seq when an event f selects lies beyond it (c is "seq < N" or
 // "seq > N"), and zero otherwise.
-func (s *Store) neighbour(ctx context.Context, f Filter, sp span, c seqCond) (int64, error) {
+func (s *Store) neighbour(ctx context.Context, f Filter, sp span, c seqCond, tn tuning) (int64, error) {
 	dir := "ASC"
 	if c.op == "<" {
 		dir = "DESC"
 	}
 	// Not EXISTS (...): inside EXISTS the planner drops ORDER BY and LIMIT and may scan
 	// the table from the wrong end.
-	events, err := s.find(ctx, f, sp.conds(c), dir, 1)
+	events, err := s.find(ctx, f, sp.conds(c), dir, 1, tn)
 	if err != nil || len(events) == 0 {
 		return 0, err
 	}
@@ -263,32 +268,14 @@ func (s *Store) neighbour(ctx context.Context, f Filter, sp span, c seqCond) (in
 }
 
 // find returns up to limit of the events f selects that meet conds, ordered by seq in dir
-// (limit > 0). A text filter first walks the newest events the other filters select
-// (see walk); the query below then answers only what the walk left open.
-func (s *Store) find(ctx context.Context, f Filter, conds seqConds, dir string, limit int) ([]Event, error) {
-	var found []Event
+// (limit > 0).
+func (s *Store) find(ctx context.Context, f Filter, conds seqConds, dir string, limit int, tn tuning) ([]Event, error) {
 	if f.Text != "" {
-		w, err := s.walk(ctx, f, conds, dir, limit)
-		if err != nil {
-			return nil, err
-		}
-		if found, err = s.bySeq(ctx, w.hits, dir); err != nil || w.complete(limit) {
-			return found, err
-		}
-		conds = append(conds, w.beyond(dir))
-		limit -= len(found)
+		return s.findText(ctx, f, conds, dir, limit, tn)
 	}
 	extra, extraArgs := conds.sql()
 	sql, args := f.selectSQL(eventColumns, extra, extraArgs, dir, limit)
-	rows, err := s.pool.Query(ctx, sql, append([]any{customPlan}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("audit: search: %w", err)
-	}
-	events, err := pgx.CollectRows(rows, scanEvent)
-	if err != nil {
-		return nil, fmt.Errorf("audit: search: %w", err)
-	}
-	return append(found, events...), nil
+	return s.collect(ctx, sql, args)
 }
 
 // Each calls fn with every event f selects up to seq through (zero means no bound),
