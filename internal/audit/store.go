@@ -16,9 +16,6 @@ import (
 // across all processes using the database ("auditlog" in ASCII).
 const lockKey int64 = 0x61756469746c6f67
 
-// staleBatch is how many stale intents CloseStaleIntents closes per transaction.
-const staleBatch = 500
-
 // outcomeTimeout bounds the write of an outcome row, which does not follow the caller's
 // cancellation: the outside change has already happened and must be recorded.
 const outcomeTimeout = 15 * time.Second
@@ -34,6 +31,7 @@ type Store struct {
 	clock func() time.Time
 	group group     // concurrent appends share transactions (group.go)
 	head  knownHead // the last row written here, while nothing else is known to follow it
+	stale staleScan // how far back CloseStaleIntents still has to look (stale.go)
 }
 
 // Option configures a Store.
@@ -129,62 +127,6 @@ func outcomeOf(intent Event, o Outcome) Event {
 		ClientIP:  intent.ClientIP,
 		UserAgent: intent.UserAgent,
 		IntentSeq: intent.Seq,
-	}
-}
-
-// CloseStaleIntents gives every intent older than olderThan that has no outcome row an
-// outcome row with OutcomeUnknown, and returns how many it closed. It runs under the
-// append lock and looks for open intents again inside it, so several processes may run it
-// at once and each intent is still closed only once.
-func (s *Store) CloseStaleIntents(ctx context.Context, olderThan time.Duration) (int, error) {
-	if olderThan < 0 {
-		return 0, fmt.Errorf("audit: close stale intents: negative age %s", olderThan)
-	}
-	cutoff := s.clock().Add(-olderThan)
-	closed := 0
-	for {
-		n := 0
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
-				return err
-			}
-			rows, err := tx.Query(ctx, `SELECT `+eventColumns+` FROM audit_events i
-				WHERE outcome = 'pending' AND occurred_at < $1
-				  AND NOT EXISTS (SELECT 1 FROM audit_events o WHERE o.intent_seq = i.seq)
-				ORDER BY seq LIMIT $2`, cutoff, staleBatch)
-			if err != nil {
-				return err
-			}
-			intents, err := pgx.CollectRows(rows, scanEvent)
-			if err != nil {
-				return err
-			}
-			events := make([]Event, len(intents))
-			for i, intent := range intents {
-				events[i] = outcomeOf(intent, OutcomeUnknown)
-				events[i].Detail = DetailJSON(map[string]string{
-					"closedBy": "CloseStaleIntents",
-					"why": fmt.Sprintf("no outcome was recorded within %s of the intent at %s; whether the change happened is not known",
-						olderThan, intent.Time.Format(time.RFC3339)),
-				})
-				if events[i], err = prepare(events[i]); err != nil {
-					return fmt.Errorf("intent %d: %w", intent.Seq, err)
-				}
-			}
-			s.head.forget()
-			if _, err := s.appendLocked(ctx, tx, events); err != nil {
-				return err
-			}
-			n = len(events)
-			return nil
-		})
-		if err != nil {
-			return closed, fmt.Errorf("audit: close stale intents: %w", err)
-		}
-		closed += n
-		if n < staleBatch {
-			return closed, nil
-		}
 	}
 }
 
