@@ -63,6 +63,14 @@ func TestDraftSurvivesSessionExpiryOnCustomerEdit(t *testing.T) {
 	})
 
 	c.expireSessions(email)
+	// Without a draft the form after signing in again shows what Synerise has: what an
+	// operator without a draft of this form sees, and what everyone saw before drafts.
+	other, _ := c.signIn(operators.RoleSupport)
+	browsertest.Goto(t, other, c.URL+path+"/edit")
+	expectVisible(t, heading(other, "Edit basic info: "+anna.FirstName+" "+anna.LastName))
+	browsertest.Check(t, browsertest.Expect().Locator(draftNotice(other)).ToHaveCount(0))
+	browsertest.Screenshot(t, other, "draft-restore-before")
+
 	check(t, button(page, "Save changes to Synerise").Click())
 	expectVisible(t, heading(page, "Sign in"))
 	check(t, page.GetByLabel("E-mail").Fill(email))
