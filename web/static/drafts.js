@@ -86,9 +86,13 @@
       window.fetch("/drafts/discard", { method: "POST", body: body, credentials: "same-origin", redirect: "manual",
         headers: { "X-Draft": "1" } }).then(function () { window.location.reload(); });
     });
-    box.appendChild(p);
-    box.appendChild(discard);
+    // The live region is in the page before its words arrive, so that screen readers
+    // announce them.
     form.parentNode.insertBefore(box, form);
+    window.requestAnimationFrame(function () {
+      box.appendChild(p);
+      box.appendChild(discard);
+    });
   }
 
   function restore() {
