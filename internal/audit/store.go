@@ -103,6 +103,9 @@ func (s *Store) Outcome(ctx context.Context, intent Event, o Outcome, change fun
 		linked := outcomeOf(intent, o)
 		linked.Detail, linked.Before, linked.After = e.Detail, e.Before, e.After
 		linked.UpstreamStatus, linked.UpstreamError, linked.TraceID = e.UpstreamStatus, e.UpstreamError, e.TraceID
+		if intent.Target.Label == "" { // an intent written before its target was read names it now
+			linked.Target.Label = e.Target.Label
+		}
 		e = linked
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)

@@ -95,7 +95,8 @@ func (r recordFirst) Get(ctx context.Context, id int64) (*synerise.Profile, erro
 // With Synerise taking 30 ms per read, the view is recorded while the profile is being
 // read, not after it: here Synerise answers only once the record is stored, which deadlocks
 // a handler that records after reading. The page shows the customer, the record names the
-// customer by clientId and the operator, and its outcome follows as succeeded.
+// customer by clientId and the operator, and its outcome follows as succeeded, labelled with
+// the e-mail Synerise gave, so a search of the log by e-mail finds the view.
 func TestCustomerViewIsRecordedWhileSyneriseIsAsked(t *testing.T) {
 	var log viewLog
 	recorded := make(chan audit.Event, 1)
@@ -119,7 +120,7 @@ func TestCustomerViewIsRecordedWhileSyneriseIsAsked(t *testing.T) {
 		t.Fatalf("the view's record, stored before the page was sent: %+v", intent)
 	}
 	out := waitFor(t, log.outcomes, "view outcome")
-	if out.IntentSeq != intent.Seq || out.Outcome != audit.OutcomeSucceeded || out.Target.ID != annaID {
+	if out.IntentSeq != intent.Seq || out.Outcome != audit.OutcomeSucceeded || out.Target.ID != annaID || out.Target.Label != annaMail {
 		t.Fatalf("the view's outcome: %+v", out)
 	}
 }

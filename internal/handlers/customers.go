@@ -146,7 +146,7 @@ func (h *Handler) handleCustomer(c echo.Context) error {
 		CanResendActivation: canResendActivation(p, reg),
 		Timeline:            timelineView(withView(rec.intent, hist.entries)),
 	}
-	h.closeShownView(ctx, rec.intent)
+	h.closeShownView(ctx, rec.intent, p.Email)
 	return render(c, http.StatusOK, templates.CustomerPageView(h.page(c, customerName(p)), v))
 }
 
@@ -187,13 +187,15 @@ func (h *Handler) closeFailedView(c echo.Context, intent audit.Event, err error)
 	return err
 }
 
-// closeShownView records, beside the page being sent, that the view succeeded. Should that
+// closeShownView records, beside the page being sent, that the view succeeded, labelled with
+// the e-mail Synerise gave (so that a search of the log by e-mail finds the view). Should that
 // write fail, the intent stays open and is closed as "outcome unknown" with the other
 // intents left without an outcome.
-func (h *Handler) closeShownView(ctx context.Context, intent audit.Event) {
+func (h *Handler) closeShownView(ctx context.Context, intent audit.Event, email string) {
 	ctx = context.WithoutCancel(ctx)
+	label := func(e *audit.Event) { e.Target.Label = email }
 	go func() {
-		if _, err := h.Audit.Outcome(ctx, intent, audit.OutcomeSucceeded, nil); err != nil {
+		if _, err := h.Audit.Outcome(ctx, intent, audit.OutcomeSucceeded, label); err != nil {
 			h.Logger.Error("audit customer view outcome", "err", err, "seq", intent.Seq)
 		}
 	}()
