@@ -97,7 +97,7 @@ func (h *Handler) approveAndRun(c echo.Context, ctx context.Context, req approva
 		}
 		return err
 	case err != nil:
-		run.outcome, run.failed = "Approved, but carrying it out failed: "+h.describe(err).Message, true
+		run.outcome, run.failed = "Approved, but carrying it out failed: "+inOneParagraph(h.describe(err)), true
 		run.req, err = h.Approvals.MarkFailed(ctx, req.ID, run.outcome)
 	default:
 		run.outcome = outcome

@@ -125,7 +125,7 @@ func (h *Handler) saveChanges(c echo.Context, p *synerise.Profile, f editForm, c
 	if err != nil && outcome == audit.OutcomeUnknown {
 		v := h.describe(err)
 		return userError(v.Status, "Outcome unknown — check before retrying",
-			v.Message+" Open the customer to see whether the change arrived before saving again.")
+			inOneParagraph(v)+" Open the customer to see whether the change arrived before saving again.")
 	}
 	return err
 }

@@ -68,7 +68,7 @@ func (h *Handler) readEmailChange(c echo.Context, p *synerise.Profile) (template
 		v.Errors["email"] = msg
 	} else if msg, err := h.emailTaken(c.Request().Context(), v.NewEmail, p.ClientID); err != nil || msg != "" {
 		if err != nil {
-			v.FormError = "The console could not check whether another customer uses " + v.NewEmail + ": " + h.describe(err).Message
+			v.FormError = "The console could not check whether another customer uses " + v.NewEmail + ": " + inOneParagraph(h.describe(err))
 		}
 		v.Errors["email"] = msg
 	}
@@ -185,7 +185,7 @@ func emailChangedWords(clientID int64, old, new string) string {
 // emailRefusal puts Synerise's uniqueness refusal in words.
 func emailRefusal(api *synerise.APIError) string {
 	if (api.StatusCode == http.StatusBadRequest || api.StatusCode == http.StatusConflict) && hasEmailFieldError(api) {
-		return "Synerise refused: the new address is already the e-mail of another customer. Nothing was changed."
+		return "The new address is already the e-mail of another customer. Nothing was changed."
 	}
 	return ""
 }

@@ -143,7 +143,7 @@ func describeSynerise(err error) (templates.ErrorView, bool) {
 			Message: "That value cannot be sent to Synerise as an identifier (it is empty, “.” or “..”). Nothing was sent."}, true
 	case synerise.IsCredentialsRefused(err):
 		v := templates.ErrorView{Status: http.StatusBadGateway, Title: "Synerise refused the console's credentials",
-			Message: "Synerise refused the console's credentials, even after the console signed in to the workspace again. The workspace API key may have been regenerated or may lack a permission; tell an admin. Nothing was changed."}
+			Message: "They were refused even after the console signed in to the workspace again. The workspace API key may have been regenerated or may lack a permission; tell an admin. Nothing was changed."}
 		if errors.As(err, &api) {
 			v.Message += trace(api)
 		}
@@ -154,13 +154,13 @@ func describeSynerise(err error) (templates.ErrorView, bool) {
 	case errors.As(err, &rl):
 		if rl.StatusCode == http.StatusTooManyRequests {
 			return templates.ErrorView{Status: http.StatusTooManyRequests, Title: "Synerise is rate limiting",
-				Message: "Synerise refused the request because this workspace sent too many requests (429). " + waitWords(rl.RetryAfter) + trace(&rl.APIError)}, true
+				Message: "This workspace sent it too many requests (429). " + waitWords(rl.RetryAfter) + trace(&rl.APIError)}, true
 		}
 		return templates.ErrorView{Status: http.StatusServiceUnavailable, Title: "Synerise is busy",
-			Message: "Synerise answered that it is busy (" + strconv.Itoa(rl.StatusCode) + "). " + waitWords(rl.RetryAfter) + trace(&rl.APIError)}, true
+			Message: "It answered " + strconv.Itoa(rl.StatusCode) + ". " + waitWords(rl.RetryAfter) + trace(&rl.APIError)}, true
 	case synerise.IsUnavailable(err) && errors.As(err, &api):
 		return templates.ErrorView{Status: http.StatusServiceUnavailable, Title: "Synerise is unavailable",
-			Message: "Synerise is unavailable (it answered " + strconv.Itoa(api.StatusCode) + " without saying for how long). Try again later; if this was a change, check the customer before repeating it." + trace(api)}, true
+			Message: "It answered " + strconv.Itoa(api.StatusCode) + " without saying for how long. Try again later; if this was a change, check the customer before repeating it." + trace(api)}, true
 	case errors.As(err, &api):
 		switch {
 		case api.StatusCode == http.StatusNotFound:
@@ -168,22 +168,27 @@ func describeSynerise(err error) (templates.ErrorView, bool) {
 				Message: "Synerise has no such customer." + trace(api)}, true
 		case api.StatusCode == http.StatusUnauthorized:
 			return templates.ErrorView{Status: http.StatusBadGateway, Title: "Synerise refused the console's credentials",
-				Message: "Synerise refused the console's access (401). The workspace API key may be wrong or lack a permission; tell an admin." + trace(api)}, true
+				Message: "It answered 401: the workspace API key may be wrong or lack a permission; tell an admin." + trace(api)}, true
 		case api.StatusCode >= 400 && api.StatusCode < 500:
 			return templates.ErrorView{Status: http.StatusUnprocessableEntity, Title: "Synerise refused the request",
-				Message: "Synerise refused the request: " + apiErrorWords(api) + trace(api)}, true
+				Message: "Its answer: " + apiErrorWords(api) + trace(api)}, true
 		}
 		return templates.ErrorView{Status: http.StatusBadGateway, Title: "Synerise failed",
 			Message: "Synerise answered with an error (" + strconv.Itoa(api.StatusCode) + "). Try again in a moment; if this was a change, check the customer before repeating it." + trace(api)}, true
 	case errors.As(err, &sf) && synerise.IsTimeout(err):
 		return templates.ErrorView{Status: http.StatusGatewayTimeout, Title: "Synerise did not answer in time",
-			Message: "Synerise did not answer in time. Try again in a moment; if this was a change, its outcome is unknown — check before retrying."}, true
+			Message: "Try again in a moment; if this was a change, its outcome is unknown — check before retrying."}, true
 	case errors.As(err, &sf):
 		return templates.ErrorView{Status: http.StatusBadGateway, Title: "Could not reach Synerise",
 			Message: "The connection to Synerise failed before an answer came back. Try again in a moment; if this was a change, its outcome is unknown — check before retrying."}, true
 	}
 	return templates.ErrorView{}, false
 }
+
+// inOneParagraph is a described failure where no heading shows it: the heading, then the
+// message that goes on from it. Messages never repeat their heading, so a page that shows
+// both says each thing once, and this form says both.
+func inOneParagraph(v templates.ErrorView) string { return v.Title + ". " + v.Message }
 
 // waitWords tells the operator how long Synerise asked them to wait.
 func waitWords(d time.Duration) string {
@@ -306,7 +311,7 @@ func (h *Handler) actionResult(outcome audit.Outcome, err error, done string, re
 	v := h.describe(err)
 	if outcome == audit.OutcomeUnknown {
 		return &templates.CustomerActionResult{Kind: "unknown", Title: "Outcome unknown — check before retrying",
-			Message: v.Message + " Synerise may or may not have acted: look at the sandbox outbox or ask the customer before sending again."}, v.Status
+			Message: inOneParagraph(v) + " Synerise may or may not have acted: look at the sandbox outbox or ask the customer before sending again."}, v.Status
 	}
 	r := &templates.CustomerActionResult{Kind: "error", Title: v.Title, Message: v.Message}
 	var api *synerise.APIError
@@ -342,18 +347,18 @@ func accountRefusal(api *synerise.APIError) string {
 			return r.words
 		}
 	}
-	return "Synerise refused: " + apiErrorWords(api) + " Nothing was sent."
+	return "Its answer: " + apiErrorWords(api) + " Nothing was sent."
 }
 
 // pinDeviceRefusal explains a 403 on a PIN resend by the PIN device rule: deviceID is
 // the device asked for, knownDeviceID the one that last requested a PIN, setting the
 // rule's setting as the settings page names it.
 func pinDeviceRefusal(deviceID, knownDeviceID, setting string) string {
-	msg := "Synerise refused to send a PIN for device " + deviceID + " because of the PIN device rule: a PIN may be re-sent only for the device that last requested one"
+	msg := "No PIN was sent for device " + deviceID + ", because of the PIN device rule: a PIN may be re-sent only for the device that last requested one"
 	if knownDeviceID != "" && knownDeviceID != deviceID {
 		msg += " (here " + knownDeviceID + ")"
 	}
-	msg += ", and the setting “" + setting + "” is off in this workspace. Nothing was sent. " +
+	msg += ", and the setting “" + setting + "” is off in this workspace. " +
 		"Check the device id with the customer: it must be the one their app shows on the device they registered with. " +
 		"If they changed phones, an admin can turn “" + setting + "” on in the RaaS settings — the new device then takes over the PIN."
 	return msg
@@ -372,7 +377,7 @@ func settingsWriteProblem(err error, outcome audit.Outcome) (int, string) {
 	if outcome == audit.OutcomeUnknown {
 		return v.Status, "Synerise did not confirm the save (" + v.Title + "), so the change may or may not have been applied. "
 	}
-	return v.Status, v.Message + " "
+	return v.Status, inOneParagraph(v) + " "
 }
 
 // afterFailureWords says what the settings read right after a write of unknown outcome

@@ -252,7 +252,7 @@ func (h *Handler) settingsWriteFailed(c echo.Context, w *settingsWrite, outcome 
 	case synerise.IsRateLimited(err), synerise.IsCircuitOpen(err), synerise.IsCredentialsRefused(err):
 		described := h.describe(upstream(err))
 		v := settingsPreviewView(loaded, w.changes)
-		v.Reason, v.Problem = reason, described.Message+" Nothing was changed."
+		v.Reason, v.Problem = reason, inOneParagraph(described)+" Nothing was changed."
 		return render(c, described.Status, templates.SettingsPreviewPage(h.page(c, "Check your changes"), v))
 	case errors.As(err, &apiErr) && synerise.IsBadRequest(err):
 		input := map[string]string{}
