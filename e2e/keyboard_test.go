@@ -33,6 +33,11 @@ const focusProbe = `() => {
   }
   if (!name && el.labels && el.labels.length) name = text(el.labels[0].innerText);
   if (!name) name = text(el.innerText || el.value || el.title);
+  // A date or time field's calendar button lives in the browser's own shadow tree: the
+  // field is the active element but not :focus, and the browser draws the button's ring.
+  if (/^(date|datetime-local|time)$/.test(el.type) && !el.matches(":focus") && document.hasFocus()) {
+    return {tag: "input", name: name + " (calendar button)", id: el.id, inMain: !!el.closest("main"), inDialog: !!el.closest("dialog"), visible: true, why: ""};
+  }
   const on = getComputedStyle(el);
   const focused = {style: on.outlineStyle, width: parseFloat(on.outlineWidth) || 0, color: on.outlineColor, shadow: on.boxShadow};
   const twin = el.cloneNode(false);
@@ -48,7 +53,7 @@ const focusProbe = `() => {
   const r = el.getBoundingClientRect();
   const onScreen = r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth;
   let why = "";
-  if (!outline && !shadow) why = "outline " + focused.style + " " + focused.width + "px " + focused.color + ", box-shadow " + focused.shadow + " (unfocused: outline " + plain.style + " " + plain.width + "px, box-shadow " + plain.shadow + ")";
+  if (!outline && !shadow) why = (document.hasFocus() ? "" : "the page does not have the focus; ") + (el.matches(":focus-visible") ? "" : "not :focus-visible; ") + "outline " + focused.style + " " + focused.width + "px " + focused.color + ", box-shadow " + focused.shadow + " (unfocused: outline " + plain.style + " " + plain.width + "px, box-shadow " + plain.shadow + ")";
   else if (!onScreen) why = "off screen at " + Math.round(r.left) + "," + Math.round(r.top) + " size " + Math.round(r.width) + "x" + Math.round(r.height);
   return {tag: el.tagName.toLowerCase(), name: name.slice(0, 120), id: el.id, inMain: !!el.closest("main"), inDialog: !!el.closest("dialog"),
     visible: (outline || shadow) && onScreen, why: why};
@@ -275,6 +280,111 @@ func TestKeyboardSupportResetsPassword(t *testing.T) {
 	k.tabTo("Back to the customer")
 	if msgs := c.sim.Outbox(); len(msgs) != 1 || msgs[0].Kind != simulator.KindPasswordReset {
 		t.Fatalf("simulator outbox %+v, want one password reset", msgs)
+	}
+	t.Logf("%d Tab stops, each with visible focus", k.stops)
+}
+
+// Keyboard journey, admin: sign in, go to the settings, change one setting with the arrow
+// keys, preview, give a reason and save, without a mouse and with the focus visible at
+// every stop. With no second factor enrolled (the sandbox) no step-up dialog appears.
+func TestKeyboardAdminChangesSetting(t *testing.T) {
+	c := startConsole(t)
+	before := string(c.sim.Settings()["registrationType"])
+	page := browsertest.NewPage(t)
+	k := newKeyboard(t, page)
+	k.signIn(c, c.operator(operators.RoleAdmin))
+	k.skipLink()
+	k.shiftTabTo("Settings")
+	k.follow("Enter")
+	expectVisible(t, heading(page, "RaaS settings"))
+
+	k.tabTo("Registration type")
+	k.press("ArrowDown")
+	chosen, err := page.Evaluate(`() => document.activeElement.value`)
+	check(t, err)
+	if `"`+chosen.(string)+`"` == before {
+		t.Fatalf("ArrowDown left the registration type at %s", before)
+	}
+	k.tabTo("Preview changes")
+	k.follow("Enter")
+	expectVisible(t, heading(page, "Check your changes to the RaaS settings"))
+	browsertest.Check(t, browsertest.Expect().Locator(page.Locator("table.setting-changes tbody tr")).ToHaveCount(1), "one change previewed")
+
+	k.tabTo("Reason for this change")
+	k.typeText("CHG-7002 registration as agreed with the shop")
+	k.tabTo("Save these changes to Synerise")
+	k.follow("Enter")
+	expectText(t, page.GetByRole("status").First(), "Settings saved.")
+	if n, err := page.Locator("dialog[open]").Count(); err != nil || n != 0 {
+		t.Fatalf("a dialog is open after the save (%d, %v); no second factor is enrolled", n, err)
+	}
+	if got := string(c.sim.Settings()["registrationType"]); got != `"`+chosen.(string)+`"` {
+		t.Errorf("registrationType in Synerise is %s, want %q", got, chosen)
+	}
+	k.skipLink()
+	t.Logf("%d Tab stops, each with visible focus", k.stops)
+}
+
+// Keyboard journey, auditor: sign in, open the audit log, set filters (a select with the
+// arrow keys, a field typed), apply, open an event, come back, and export; the focus stays
+// on the filter's button after the results are replaced, and the export starts a download.
+func TestKeyboardAuditorFiltersAndExports(t *testing.T) {
+	c := startConsole(t)
+	page := browsertest.NewPage(t)
+	k := newKeyboard(t, page)
+	// An earlier session leaves sign-ins in the log to filter on.
+	supportEmail := c.operator(operators.RoleSupport)
+	k.signIn(c, supportEmail)
+	k.tabTo("Sign out")
+	k.follow("Enter")
+
+	k.signIn(c, c.operator(operators.RoleAuditor))
+	k.skipLink()
+	k.shiftTabTo("Audit log")
+	k.follow("Enter")
+	expectVisible(t, heading(page, "Audit log"))
+
+	k.tabTo("Operator e-mail")
+	k.typeText(supportEmail)
+	k.tabTo("Outcome")
+	for range 10 {
+		v, err := page.Evaluate(`() => document.activeElement.value`)
+		check(t, err)
+		if v == "succeeded" {
+			break
+		}
+		k.press("ArrowDown")
+	}
+	k.tabTo("Show matching events")
+	k.press("Enter")
+	browsertest.Check(t, browsertest.Expect().Page(page).ToHaveURL(regexp.MustCompile(`/audit\?.*actor=`)), "the filter is in the address")
+	rows := page.Locator("#audit-workspace table tbody tr")
+	expectText(t, rows.First(), supportEmail)
+	if f := k.focused(); f.Tag == "body" || !f.InMain {
+		t.Fatalf("after the filter the focus is on %s, want it kept in the results' workspace", f)
+	}
+
+	f := k.tabTo("CSV for spreadsheets")
+	k.tabTo("NDJSON (one JSON object a line)")
+	f = k.tab("Tab")
+	if f.Tag != "a" || !strings.Contains(f.Name, "event") {
+		t.Fatalf("after the export links the focus is on %s, want the first event's link", f)
+	}
+	k.follow("Enter")
+	expectVisible(t, page.GetByRole("heading", playwright.PageGetByRoleOptions{Name: regexp.MustCompile(`^Audit event \d+$`), Level: playwright.Int(1)}))
+	expectText(t, page.Locator("dl.fields"), supportEmail)
+
+	// Back, as the browser's Back does (Alt+Left is the browser's, not the page's).
+	_, err := page.GoBack()
+	check(t, err)
+	browsertest.Check(t, browsertest.Expect().Page(page).ToHaveURL(regexp.MustCompile(`/audit\?.*actor=`)))
+	expectText(t, rows.First(), supportEmail)
+	k.skipLink()
+	k.tabTo("CSV for spreadsheets")
+	dl, err := page.ExpectDownload(func() error { return page.Keyboard().Press("Enter") })
+	check(t, err, "the CSV export starts a download")
+	if name := dl.SuggestedFilename(); !strings.HasSuffix(name, ".csv") {
+		t.Errorf("download named %q, want a .csv", name)
 	}
 	t.Logf("%d Tab stops, each with visible focus", k.stops)
 }
