@@ -159,6 +159,7 @@ func TestSearchMatchesAPlainReading(t *testing.T) {
 		{"word on few events, small pages", Filter{Text: "adjust loyalty"}, 50},
 		{"word on some events, small pages", Filter{Text: "GDPR"}, 50},
 		{"a word and a rare one", Filter{Text: "ticket-1"}, 50},
+		{"no word the index can look up", Filter{Text: "e-"}, MaxPageSize},
 		{"rare word", Filter{Text: ticket}, 50},
 		{"word on no event", Filter{Text: "no such words"}, 50},
 		{"from an event's time", Filter{From: at(15000)}, MaxPageSize},
