@@ -70,7 +70,7 @@ func CustomerSearchPage(p Page, v CustomerSearch) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\" maxlength=\"254\" autocomplete=\"off\" spellcheck=\"false\" aria-describedby=\"customer-q-hint\" data-hx-post=\"/customers/search\" data-hx-trigger=\"input changed delay:300ms, search\" data-hx-target=\"#results\" data-hx-indicator=\"#search-busy\" data-hx-sync=\"closest form:replace\"> <button type=\"submit\" class=\"primary\">Search customers</button> <span id=\"search-busy\" class=\"htmx-indicator muted\">Searching…</span></div></form></section><div id=\"results\" aria-live=\"polite\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\" maxlength=\"254\" autocomplete=\"off\" spellcheck=\"false\" aria-keyshortcuts=\"/\" aria-describedby=\"customer-q-hint\" data-hx-post=\"/customers/search\" data-hx-trigger=\"input changed delay:300ms, search\" data-hx-target=\"#results\" data-hx-indicator=\"#search-busy\" data-hx-sync=\"closest form:replace\"> <button type=\"submit\" class=\"primary\">Search customers</button> <span id=\"search-busy\" class=\"htmx-indicator muted\">Searching…</span></div></form></section><div id=\"results\" aria-live=\"polite\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1500,14 +1500,14 @@ func CustomerActionPanel(csrf string, v CustomerAction) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 135, "\" data-hx-post=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 135, "\" data-draft data-hx-post=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var81 string
 			templ_7745c5c3_Var81, templ_7745c5c3_Err = templ.JoinStringErrs(v.Action)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/customers.templ`, Line: 287, Col: 81}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/templates/customers.templ`, Line: 287, Col: 92}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var81))
 			if templ_7745c5c3_Err != nil {
