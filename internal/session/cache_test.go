@@ -300,3 +300,25 @@ func TestListenerDownReadsTheDatabase(t *testing.T) {
 	fresh, _ := signInFrom(t, a, 1, "10.0.0.2", "Firefox", "password")
 	cacheOn(t, b, fresh)
 }
+
+// A listener that hears nothing for longer than the cache's lease keeps its connection
+// (it pings) and the cache stays in use.
+func TestQuietListenerKeepsTheCache(t *testing.T) {
+	c := &clock{t: time.Now()}
+	b := newStore(t, c, false)
+	listen(t, b, nil)
+	pid := func() (pid int) {
+		if err := b.Pool().QueryRow(t.Context(), `SELECT pid FROM pg_stat_activity
+			WHERE application_name = $1 AND datname = current_database()`, session.ListenerName).Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	before := pid()
+	time.Sleep(session.Lease + time.Second)
+	if st := b.CacheStats(); !st.Live || pid() != before {
+		t.Fatalf("after %v of quiet: %+v, listener backend %d (was %d)", session.Lease+time.Second, st, pid(), before)
+	}
+	cookie, _ := signInFrom(t, b, 1, "10.0.0.1", "Firefox", "password")
+	cacheOn(t, b, cookie)
+}

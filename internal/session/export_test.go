@@ -35,3 +35,6 @@ func (s *Store) Cached(c *http.Cookie) bool {
 	_, ok := s.cache.entries[keyOf(id)]
 	return ok
 }
+
+// Lease is how long the cache trusts the listener's last word from the database.
+const Lease = lease
