@@ -1,6 +1,8 @@
 // Package session keeps operator sessions server-side in PostgreSQL behind
 // gorilla/sessions: the cookie carries only a signed opaque id, the table only the id's
-// SHA-256. Sessions end after an idle timeout and an absolute lifetime.
+// SHA-256. Sessions end after an idle timeout and an absolute lifetime. While Listen runs,
+// a Store answers the sessions it validated from memory until the database announces a
+// change to them.
 package session
 
 import (
