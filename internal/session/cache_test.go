@@ -194,6 +194,11 @@ var revocations = []revocation{
 		operatorIs(func(op operators.Operator) bool { return op.MustChangePassword })},
 	{"operator deleted", exec(`DELETE FROM operators WHERE id = $1 AND $2::bigint IS NOT NULL`), refused},
 	{"session cut short", exec(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE operator_id = $1 AND ref = $2`), refused},
+	{"sessions truncated", func(t *testing.T, a *session.Store, _ int64, _ *http.Cookie, _ int64) {
+		if _, err := dbtest.Owner(t, a.Pool()).Exec(context.Background(), `TRUNCATE sessions`); err != nil {
+			t.Fatal(err)
+		}
+	}, refused},
 	{"session data saved", func(t *testing.T, a *session.Store, _ int64, cookie *http.Cookie, _ int64) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.AddCookie(cookie)
