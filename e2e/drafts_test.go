@@ -37,6 +37,20 @@ func (c *console) endSessions(email string) {
 	}
 }
 
+// waitSessionEnded waits until the console treats page's session as ended: a replica may
+// trust its cache of validated sessions until the database's notification arrives.
+func (c *console) waitSessionEnded(page playwright.Page) {
+	c.t.Helper()
+	browsertest.Until(c.t, "the console to see the session ended", func() bool {
+		res, err := page.Request().Get(c.URL+"/", playwright.APIRequestContextGetOptions{MaxRedirects: playwright.Int(0)})
+		if err != nil {
+			return false
+		}
+		defer func() { _ = res.Dispose() }()
+		return res.Status() == 303
+	})
+}
+
 func draftNotice(page playwright.Page) playwright.Locator {
 	return page.Locator(".draft-notice")
 }
@@ -63,6 +77,7 @@ func TestDraftSurvivesSessionExpiryOnCustomerEdit(t *testing.T) {
 	})
 
 	c.expireSessions(email)
+	c.waitSessionEnded(page)
 	// Without a draft the form after signing in again shows what Synerise has: what an
 	// operator without a draft of this form sees, and what everyone saw before drafts.
 	other, _ := c.signIn(operators.RoleSupport)
@@ -114,6 +129,7 @@ func TestDraftSurvivesSessionEndOnSettings(t *testing.T) {
 	})
 
 	c.endSessions(email)
+	c.waitSessionEnded(page)
 	check(t, button(page, "Preview changes").Click())
 	expectVisible(t, heading(page, "Sign in"))
 	check(t, page.GetByLabel("E-mail").Fill(email))
@@ -168,6 +184,7 @@ func TestRestoredDraftMeetsTheConflictCheck(t *testing.T) {
 		return strings.Contains(c.draft(email, path+"/edit"), "TICKET-2103")
 	})
 	c.endSessions(email)
+	c.waitSessionEnded(page)
 	// Someone else changes the phone meanwhile.
 	if !c.sim.SetPhone(anna.ClientID, "+48 600 999 888") {
 		t.Fatal("could not change the phone in the simulator")
