@@ -112,9 +112,30 @@ func filterDetail(typed templates.AuditFilter) map[string]string {
 	return d
 }
 
+// setParams is q without its empty parameters, and whether any were dropped.
+func setParams(q url.Values) (url.Values, bool) {
+	out := url.Values{}
+	dropped := false
+	for k, vs := range q {
+		for _, v := range vs {
+			if strings.TrimSpace(v) == "" {
+				dropped = true
+				continue
+			}
+			out.Add(k, v)
+		}
+	}
+	return out, dropped
+}
+
 func (h *Handler) handleAuditLog(c echo.Context) error {
 	ctx := c.Request().Context()
 	q := c.QueryParams()
+	// A filter form sent as it is (without the page's script) names every field, the empty
+	// ones too; the address to keep and share names only the filters that are set.
+	if set, dropped := setParams(q); dropped {
+		return c.Redirect(http.StatusSeeOther, auditURL("/audit", set))
+	}
 	typed, filter, errs := parseAuditFilter(q)
 	v := templates.AuditLog{Filter: typed, Errors: errs, Actions: actionOptions(), Outcomes: outcomeOptions(),
 		Filtered: len(filterQuery(typed)) > 0}

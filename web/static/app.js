@@ -92,3 +92,31 @@
     to.focus();
   });
 })();
+
+// Filters: the address names only the filters that are set, never "from=&to=&…". htmx
+// requests drop the empty fields as they are built; a form sent without htmx has them
+// disabled for the moment it is sent (the server redirects to the same address anyway).
+(function () {
+  "use strict";
+  function isEmpty(v) { return typeof v === "string" && v.trim() === ""; }
+  document.addEventListener("htmx:configRequest", function (ev) {
+    var elt = ev.detail.elt;
+    var form = elt && elt.closest && elt.closest("form[data-omit-empty]");
+    var data = ev.detail.formData;
+    if (!form || !data) return;
+    var drop = [];
+    data.forEach(function (v, k) { if (isEmpty(v)) drop.push(k); });
+    drop.forEach(function (k) { data.delete(k); });
+  });
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-omit-empty")) return;
+    if (window.htmx && (form.hasAttribute("data-hx-get") || form.hasAttribute("hx-get"))) return;
+    var off = Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && !el.disabled && /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName) && isEmpty(el.value);
+    });
+    off.forEach(function (el) { el.disabled = true; });
+    window.setTimeout(function () { off.forEach(function (el) { el.disabled = false; }); }, 0);
+  }, true);
+})();
+

@@ -82,7 +82,7 @@ func AuditWorkspace(v AuditLog) templ.Component {
 			templ_7745c5c3_Var3 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div id=\"audit-workspace\"><section class=\"card\" aria-labelledby=\"audit-filter-heading\"><h2 id=\"audit-filter-heading\">Filter</h2><form method=\"get\" action=\"/audit\" class=\"grid-form\" data-hx-get=\"/audit\" data-hx-target=\"#audit-workspace\" data-hx-swap=\"outerHTML\" data-hx-push-url=\"true\" data-allow-resubmit novalidate><div><label for=\"audit-from\">From (UTC)</label> <input id=\"audit-from\" name=\"from\" type=\"datetime-local\" step=\"1\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div id=\"audit-workspace\"><section class=\"card\" aria-labelledby=\"audit-filter-heading\"><h2 id=\"audit-filter-heading\">Filter</h2><form method=\"get\" action=\"/audit\" class=\"grid-form\" data-hx-get=\"/audit\" data-hx-target=\"#audit-workspace\" data-hx-swap=\"outerHTML\" data-hx-push-url=\"true\" data-allow-resubmit data-omit-empty novalidate><div><label for=\"audit-from\">From (UTC)</label> <input id=\"audit-from\" name=\"from\" type=\"datetime-local\" step=\"1\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
