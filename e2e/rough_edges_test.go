@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"net/url"
 	"strings"
 	"sync"
@@ -55,6 +56,64 @@ func TestAuditFilterAddressHasOnlySetFilters(t *testing.T) {
 				t.Errorf("the browser asked for /audit?%s, with an empty parameter", q)
 			}
 		}
+	}
+}
+
+// A settings save whose request never reaches the console leaves the preview as it was,
+// the reason as typed, and says so; saving again once the connection is back saves the
+// change. The same holds for the edit form's preview.
+func TestSettingsKeptAfterADroppedConnection(t *testing.T) {
+	c := startConsole(t)
+	before := c.sim.Settings()
+	page, _ := c.signIn(operators.RoleAdmin)
+	browsertest.Goto(t, page, c.URL+"/settings")
+	field := page.GetByLabel("Customer sign-in lifetime", playwright.PageGetByLabelOptions{Exact: exactName()})
+	check(t, field.Fill("5400"))
+
+	drop := func(path string) func() {
+		var mu sync.Mutex
+		on := true
+		check(t, page.Route(c.URL+path, func(r playwright.Route) {
+			mu.Lock()
+			dropping := on
+			mu.Unlock()
+			if dropping && r.Request().Method() == "POST" {
+				_ = r.Abort("connectionreset")
+				return
+			}
+			_ = r.Continue()
+		}))
+		return func() { mu.Lock(); on = false; mu.Unlock() }
+	}
+	lost := "The console could not be reached; your change is still here — try again."
+
+	restore := drop("/settings/preview")
+	check(t, button(page, "Preview changes").Click())
+	expectText(t, page.GetByRole("alert"), lost)
+	browsertest.Check(t, browsertest.Expect().Locator(field).ToHaveValue("5400"), "the typed value is kept")
+	restore()
+	check(t, button(page, "Preview changes").Click())
+	expectVisible(t, heading(page, "Check your changes to the RaaS settings"))
+
+	const reason = "CHG-9001 longer customer sign-in"
+	reasonBox := page.GetByLabel("Reason for this change")
+	check(t, reasonBox.Fill(reason))
+	restore = drop("/settings")
+	check(t, button(page, "Save these changes to Synerise").Click())
+	expectText(t, page.GetByRole("alert"), lost)
+	expectVisible(t, heading(page, "Check your changes to the RaaS settings"))
+	browsertest.Check(t, browsertest.Expect().Locator(reasonBox).ToHaveValue(reason), "the reason is kept")
+	expectText(t, page.Locator("table.setting-changes"), "5400 seconds (90 minutes)")
+	if now := c.sim.Settings(); !bytes.Equal(now["tokenLifetimeInSeconds"], before["tokenLifetimeInSeconds"]) {
+		t.Fatalf("the dropped save changed the setting to %s", now["tokenLifetimeInSeconds"])
+	}
+	browsertest.Screenshot(t, page, "settings-save-dropped-connection")
+
+	restore()
+	check(t, button(page, "Save these changes to Synerise").Click())
+	expectText(t, page.GetByRole("status").First(), "Settings saved.")
+	if got := string(c.sim.Settings()["tokenLifetimeInSeconds"]); got != "5400" {
+		t.Errorf("tokenLifetimeInSeconds = %s after saving again, want 5400", got)
 	}
 }
 

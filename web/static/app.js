@@ -65,6 +65,31 @@
   // same control in its new form (a paging link, a filter's button), then the result.
   var before = null;
   document.addEventListener("htmx:beforeSwap", function () { before = document.activeElement; });
+  // A modal dialog keeps the Tab key inside it (the page behind is inert, so Tab would
+  // otherwise leave for the browser's own controls), and gives the focus back to the
+  // control that opened it when it closes.
+  var openers = new WeakMap();
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("dialog[open]").forEach(function (d) {
+      if (!openers.has(d) && before && before.isConnected && !d.contains(before)) openers.set(d, before);
+    });
+  });
+  document.addEventListener("close", function (ev) {
+    var opener = openers.get(ev.target);
+    var active = document.activeElement;
+    if (opener && opener.isConnected && (!active || active === document.body || ev.target.contains(active))) opener.focus();
+  }, true);
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Tab" || ev.ctrlKey || ev.altKey || ev.metaKey) return;
+    var modal = document.querySelector("dialog[open]:modal");
+    if (!modal) return;
+    var items = Array.prototype.filter.call(modal.querySelectorAll(
+      "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])"), shown);
+    if (items.length === 0) return;
+    var first = items[0], last = items[items.length - 1], active = document.activeElement;
+    if (!modal.contains(active) || (!ev.shiftKey && active === last)) { ev.preventDefault(); first.focus(); }
+    else if (ev.shiftKey && active === first) { ev.preventDefault(); last.focus(); }
+  });
   function shown(el) { return el.getClientRects().length > 0; }
   function firstShown(root, selector) {
     var all = root.querySelectorAll(selector);
@@ -120,3 +145,35 @@
   }, true);
 })();
 
+// A form sent by htmx whose request never got an answer (the connection dropped, the
+// console was unreachable) stays as the operator typed it, and says so; nothing is
+// reloaded, so nothing typed is lost. An answer with an error status (a 503 included) is
+// a page of the console's own and is shown as any answer is.
+(function () {
+  "use strict";
+  function tell(form) {
+    var id = "network-error";
+    var p = document.getElementById(id);
+    if (!p) {
+      p = document.createElement("p");
+      p.id = id;
+      p.className = "flash flash-error";
+      p.setAttribute("role", "alert");
+      p.setAttribute("tabindex", "-1");
+    }
+    p.textContent = (form.method || "").toLowerCase() === "post"
+      ? "The console could not be reached; your change is still here — try again."
+      : "The console could not be reached — try again.";
+    form.parentNode.insertBefore(p, form);
+    p.focus();
+  }
+  document.addEventListener("htmx:sendError", function (ev) {
+    var elt = ev.detail && ev.detail.elt;
+    var form = elt && elt.closest && elt.closest("form");
+    if (form) tell(form);
+  });
+  document.addEventListener("htmx:afterRequest", function (ev) {
+    var p = document.getElementById("network-error");
+    if (p && ev.detail && ev.detail.successful) p.remove();
+  });
+})();
