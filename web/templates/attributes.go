@@ -3,6 +3,7 @@ package templates
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 )
@@ -26,4 +27,22 @@ func maxLength(inputType string, n int) templ.Attributes {
 		return templ.Attributes{"maxlength": strconv.Itoa(n)}
 	}
 	return nil
+}
+
+// localDateTime is s as a value a datetime-local input can hold (2026-12-02T14:05 or
+// 2026-12-02T14:05:09; a date alone is its midnight), else "": what was typed in the
+// address instead is named by the field's error message, never put back into the field.
+func localDateTime(s string) string {
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05"} {
+		if _, err := time.Parse(layout, s); err == nil {
+			return s
+		}
+	}
+	if _, err := time.Parse(time.DateOnly, s); err == nil {
+		return s + "T00:00"
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC().Format("2006-01-02T15:04:05")
+	}
+	return ""
 }

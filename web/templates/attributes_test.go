@@ -26,3 +26,20 @@ func TestMaxLengthOnlyOnTextInputs(t *testing.T) {
 		t.Errorf("maxLength(tel) = %v, want maxlength 10", got)
 	}
 }
+
+func TestLocalDateTimeKeepsOnlyValidValues(t *testing.T) {
+	for in, want := range map[string]string{
+		"2026-12-02T14:05":          "2026-12-02T14:05",
+		"2026-12-02T14:05:09":       "2026-12-02T14:05:09",
+		"2026-12-02T14:05:09.25":    "2026-12-02T14:05:09.25",
+		"not-a-time":                "",
+		"2026-13-02T14:05":          "",
+		"2026-12-02":                "2026-12-02T00:00",
+		"2026-12-02T25:00":          "",
+		"2026-12-02T15:05:09+01:00": "2026-12-02T14:05:09",
+	} {
+		if got := localDateTime(in); got != want {
+			t.Errorf("localDateTime(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
