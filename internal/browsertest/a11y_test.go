@@ -2,7 +2,7 @@ package browsertest_test
 
 import (
 	"os"
-	"path/filepath"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -38,25 +38,33 @@ func TestA11yViolationsNamesRuleAndNode(t *testing.T) {
 	}
 }
 
-// The Nu HTML Checker reports an empty aria-describedby with its file and line, and
-// passes a valid page.
-func TestValidateHTMLReportsFileLineAndMessage(t *testing.T) {
-	dir := t.TempDir()
-	bad := "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>x</title></head>\n<body>\n<input aria-describedby=\"\">\n</body></html>\n"
-	if err := os.WriteFile(filepath.Join(dir, "bad.html"), []byte(bad), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "good.html"), []byte(greetPage), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	errs, err := browsertest.ValidateHTML(dir)
-	if err == browsertest.ErrNoJava && os.Getenv("CI") == "" {
-		t.Skip(err)
-	}
+// The pages a test reaches are checked by the Nu HTML Checker in one run: an empty
+// aria-describedby is reported with its page, line and message; the valid page is not.
+func TestCollectHTMLReportsPageLineAndMessage(t *testing.T) {
+	bad := "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>x</title></head>\n<body><main><h1>x</h1>\n<label>Name <input aria-describedby=\"\"></label>\n</main></body></html>\n"
+	srv := server(t, map[string]string{"/bad": bad, "/good": greetPage, "/greet.js": greetJS})
+	check, err := browsertest.CollectHTML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(errs) != 1 || errs[0].File != "bad.html" || errs[0].Line != 4 || !strings.Contains(errs[0].Message, "aria-describedby") {
-		t.Fatalf("errors = %+v, want one on bad.html line 4 about aria-describedby", errs)
+	page := browsertest.NewPage(t)
+	browsertest.Goto(t, page, srv.URL+"/bad") // the server's response is kept
+	browsertest.Goto(t, page, srv.URL+"/good")
+	browsertest.CheckA11y(t, page, "greeter") // and the document as it stands
+	if _, err := exec.LookPath("java"); err != nil && os.Getenv("CI") == "" {
+		t.Skip("no java on PATH")
+	}
+	err = check()
+	if err == nil {
+		t.Fatal("the empty aria-describedby was not reported")
+	}
+	msg := err.Error()
+	for _, want := range []string{"1 error(s)", "GET_bad.html", "GET /bad", "line 4:", "aria-describedby"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("report does not contain %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "greeter") {
+		t.Errorf("the valid page is reported:\n%s", msg)
 	}
 }
