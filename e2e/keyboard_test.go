@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/playwright-community/playwright-go"
@@ -387,4 +388,68 @@ func TestKeyboardAuditorFiltersAndExports(t *testing.T) {
 		t.Errorf("download named %q, want a .csv", name)
 	}
 	t.Logf("%d Tab stops, each with visible focus", k.stops)
+}
+
+// The step-up dialog by keyboard: it opens with the focus on its code field, Tab and
+// Shift+Tab stay inside it, Escape closes it and gives the focus back to the button that
+// asked, and a code typed there sends the change.
+func TestKeyboardStepUpDialog(t *testing.T) {
+	c := startConsoleWith(t, map[string]string{"CONSOLE_STEP_UP_WINDOW": "30s"})
+	anna := exampleCustomer(t, c, simulator.StateActivated)
+	page := browsertest.NewPage(t)
+	k := newKeyboard(t, page)
+	k.signIn(c, c.operator(operators.RoleSupport))
+
+	browsertest.Goto(t, page, c.URL+"/account/security")
+	k.tabTo("Set up an authenticator app")
+	k.follow("Enter")
+	text, err := page.Locator("#totp-secret").TextContent()
+	check(t, err)
+	secret := strings.ReplaceAll(text, " ", "")
+	var step int64
+	k.tabTo("Code shown by the app")
+	k.typeText(nextCode(t, secret, &step))
+	k.tabTo("Confirm")
+	k.follow("Enter")
+	expectVisible(t, heading(page, "Your recovery codes"))
+
+	// Past the step-up window, saving an edit asks for a factor.
+	time.Sleep(31 * time.Second)
+	browsertest.Goto(t, page, c.URL+"/customers/"+strconv.FormatInt(anna.ClientID, 10)+"/edit")
+	k.tabTo("City")
+	k.press("Control+a")
+	k.typeText("Sopot")
+	k.tabTo("Reason for the change")
+	k.typeText("TICKET-7003 moved to Sopot")
+	k.tabTo("Save changes to Synerise")
+	k.press("Enter")
+	dialog := page.GetByRole("dialog", playwright.PageGetByRoleOptions{Name: "Confirm it is you"})
+	expectVisible(t, dialog)
+	const code = "Code from your authenticator app, or a recovery code"
+	if f := k.expectFocus(code, "the step-up dialog opened"); !f.Visible || !f.InDialog {
+		t.Fatalf("the code field has the focus but shows it %v, in the dialog %v: %s", f.Visible, f.InDialog, f.Why)
+	}
+	for i := range 6 {
+		if f := k.tab("Tab"); !f.InDialog {
+			t.Fatalf("Tab %d left the dialog for %s", i+1, f)
+		}
+	}
+	for i := range 6 {
+		if f := k.tab("Shift+Tab"); !f.InDialog {
+			t.Fatalf("Shift+Tab %d left the dialog for %s", i+1, f)
+		}
+	}
+	k.press("Escape")
+	browsertest.Check(t, browsertest.Expect().Locator(dialog).Not().ToBeVisible())
+	k.expectFocus("Save changes to Synerise", "after Escape closed the dialog")
+
+	k.press("Enter")
+	expectVisible(t, dialog)
+	k.expectFocus(code, "the step-up dialog opened again")
+	k.typeText(nextCode(t, secret, &step))
+	k.follow("Enter")
+	browsertest.Check(t, browsertest.Expect().Locator(dialog).Not().ToBeVisible())
+	if got := rawText(t, simProfile(t, c, anna.ClientID)["city"]); got != "Sopot" {
+		t.Fatalf("city in Synerise is %q after the step-up, want Sopot", got)
+	}
 }

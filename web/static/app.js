@@ -75,6 +75,8 @@
     });
   });
   document.addEventListener("close", function (ev) {
+    // The step-up prompt is closed and at once reopened as modal: that close is no exit.
+    if (ev.target.open) return;
     var opener = openers.get(ev.target);
     var active = document.activeElement;
     if (opener && opener.isConnected && (!active || active === document.body || ev.target.contains(active))) opener.focus();
