@@ -38,6 +38,7 @@ func TestSingleSignOnJourney(t *testing.T) {
 	page := browsertest.NewPage(t)
 	providerSignIn(t, origin, page, "sam@example.com", "provider-pass-1")
 	expectVisible(t, heading(page, "Welcome, Sam Support"))
+	checkA11y(t, page, "sso-signed-in")
 	if got := page.URL(); got != origin+"/" {
 		t.Fatalf("landed on %s, want the home page", got)
 	}
@@ -56,6 +57,7 @@ func TestSingleSignOnJourney(t *testing.T) {
 	refused := browsertest.NewPage(t)
 	providerSignIn(t, origin, refused, "olga@example.com", "provider-pass-2")
 	expectText(t, refused.GetByRole("alert"), "Your groups at Test IdP grant no console role")
+	checkA11y(t, refused, "sso-refused")
 	if len(c.events(audit.ActionSSORefused)) != 1 {
 		t.Fatal("the refusal was not audited")
 	}
@@ -65,6 +67,7 @@ func TestSingleSignOnJourney(t *testing.T) {
 func providerSignIn(t *testing.T, origin string, page playwright.Page, email, pw string) {
 	t.Helper()
 	browsertest.Goto(t, page, origin+"/login")
+	checkA11y(t, page, "sign-in-with-sso")
 	check(t, button(page, "Sign in with Test IdP").Click())
 	expectVisible(t, heading(page, "Sign in to the test identity provider"))
 	check(t, page.GetByLabel("E-mail").Fill(email))
