@@ -94,6 +94,7 @@ func TestSettingsKeptAfterADroppedConnection(t *testing.T) {
 	restore()
 	check(t, button(page, "Preview changes").Click())
 	expectVisible(t, heading(page, "Check your changes to the RaaS settings"))
+	expectVisible(t, page.Locator("[data-search-shortcut]")) // the new page's header works as the first one's
 
 	const reason = "CHG-9001 longer customer sign-in"
 	reasonBox := page.GetByLabel("Reason for this change")
