@@ -89,8 +89,12 @@ func TestSessionExpiresWhileEditing(t *testing.T) {
 		}
 	})
 
-	// The session runs out while the agent is typing.
+	// The session runs out while the agent is typing, after the form's draft was kept.
+	browsertest.Until(t, "the draft to be autosaved", func() bool {
+		return strings.Contains(c.draft(email, "/customers/"+strconv.FormatInt(anna.ClientID, 10)+"/edit"), "TICKET-1010")
+	})
 	c.expireSessions(email)
+	c.waitSessionEnded(page)
 	check(t, button(page, "Save changes to Synerise").Click())
 
 	// The whole page goes to sign-in (HX-Redirect), with a notice that nothing was sent.
@@ -131,13 +135,14 @@ func TestSessionExpiresWhileEditing(t *testing.T) {
 		t.Errorf("%d live sessions after expiry", n)
 	}
 
-	// Signing in again from that page returns to the edit form, loaded afresh: the
-	// customer still lives in Warszawa.
+	// Signing in again from that page returns to the edit form, filled from the draft
+	// with a notice; Synerise still has Warszawa until the agent saves.
 	signInHere(t, page, email)
 	browsertest.Check(t, browsertest.Expect().Page(page).ToHaveURL(base+"/edit"), "signing in again returns to the form")
 	expectVisible(t, heading(page, "Edit basic info: "+anna.FirstName+" "+anna.LastName))
-	browsertest.Check(t, browsertest.Expect().Locator(city).ToHaveValue("Warszawa"))
-	browsertest.Check(t, browsertest.Expect().Locator(page.GetByLabel("Reason for the change")).ToHaveValue(""))
+	expectText(t, draftNotice(page), "Restored your unsaved changes")
+	browsertest.Check(t, browsertest.Expect().Locator(city).ToHaveValue("Gdańsk"))
+	browsertest.Check(t, browsertest.Expect().Locator(page.GetByLabel("Reason for the change")).ToHaveValue("TICKET-1010 customer moved"))
 	browsertest.Screenshot(t, page, "j10-signed-in-again")
 	checkA11y(t, page, "j10-signed-in-again")
 	if n := len(c.events(audit.ActionCustomerUpdate)); n != 0 {
@@ -167,7 +172,7 @@ type pageGuard struct {
 
 func guard(t *testing.T, c *console, page playwright.Page) *pageGuard {
 	g := &pageGuard{t: t, dialogs: browsertest.WatchForScripts(t, page)}
-	allowed := regexp.MustCompile(`^/(|login|logout|customers(/.*)?|audit(/.*)?|static/(htmx\.min\.js|app\.js|passkey\.js|[a-z]+\.css)|favicon\.ico)$`)
+	allowed := regexp.MustCompile(`^/(|login|logout|customers(/.*)?|audit(/.*)?|drafts|static/(htmx\.min\.js|app\.js|passkey\.js|drafts\.js|[a-z]+\.css)|favicon\.ico)$`)
 	page.OnRequest(func(r playwright.Request) {
 		u, err := url.Parse(r.URL())
 		if err != nil || u.Scheme+"://"+u.Host != c.URL || !allowed.MatchString(u.Path) {
@@ -202,7 +207,7 @@ const injected = `() => {
 		}
 	}
 	for (const el of document.querySelectorAll('script, iframe, frame, svg, img, object, embed, base, meta[http-equiv]')) {
-		if (el.tagName === 'SCRIPT' && ['/static/htmx.min.js', '/static/app.js', '/static/passkey.js'].includes(el.getAttribute('src')) && el.text === '') continue;
+		if (el.tagName === 'SCRIPT' && ['/static/htmx.min.js', '/static/app.js', '/static/passkey.js', '/static/drafts.js'].includes(el.getAttribute('src')) && el.text === '') continue;
 		bad.push('element ' + el.outerHTML.slice(0, 120));
 	}
 	return bad;
@@ -321,10 +326,10 @@ func TestMarkupInCustomerDataStaysText(t *testing.T) {
 	g.check(page, "second customer page")
 
 	// The audit log has the views and the searches, the query as typed.
-	if n := len(c.customerEvents(audit.ActionCustomerView, xss.ClientID)); n != 1 {
+	if n := len(viewRecords(c.customerEvents(audit.ActionCustomerView, xss.ClientID))); n != 1 {
 		t.Errorf("%d views of the markup customer audited, want 1", n)
 	}
-	if n := len(c.customerEvents(audit.ActionCustomerView, obrien.ClientID)); n != 1 {
+	if n := len(viewRecords(c.customerEvents(audit.ActionCustomerView, obrien.ClientID))); n != 1 {
 		t.Errorf("%d views of the second markup customer audited, want 1", n)
 	}
 	var scriptSearch audit.Event
@@ -420,7 +425,7 @@ func TestBackAfterSignOutShowsNoCustomer(t *testing.T) {
 	noCustomer("Back to the search page")
 
 	// Only the one view while signed in is audited; the sign-out is.
-	if n := len(c.customerEvents(audit.ActionCustomerView, anna.ClientID)); n != 1 {
+	if n := len(viewRecords(c.customerEvents(audit.ActionCustomerView, anna.ClientID))); n != 1 {
 		t.Errorf("%d customer.view events, want 1", n)
 	}
 	if n := c.liveSessions(email); n != 0 {
@@ -440,7 +445,7 @@ func TestBackAfterSignOutShowsNoCustomer(t *testing.T) {
 	signInHere(t, page, email)
 	browsertest.Check(t, browsertest.Expect().Page(page).ToHaveURL(customerURL), "signing in returns to the customer")
 	expectVisible(t, heading(page, name))
-	if n := len(c.customerEvents(audit.ActionCustomerView, anna.ClientID)); n != 2 {
+	if n := len(viewRecords(c.customerEvents(audit.ActionCustomerView, anna.ClientID))); n != 2 {
 		t.Errorf("%d customer.view events after signing in again, want 2", n)
 	}
 }
