@@ -43,9 +43,15 @@
     return el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName);
   }
   // The header's hint is there only for operators who may search, and says so only when
-  // this script runs to make the shortcut work.
-  var hint = document.querySelector("[data-search-shortcut]");
-  if (hint) hint.hidden = false;
+  // this script runs to make the shortcut work (again after an update that brings a new
+  // header).
+  function searchHint() {
+    var hint = document.querySelector("[data-search-shortcut]");
+    if (hint) hint.hidden = false;
+    return hint;
+  }
+  searchHint();
+  document.addEventListener("htmx:afterSettle", searchHint);
   var box = document.getElementById("customer-q");
   if (box && window.location.hash === "#customer-q") box.focus();
 
@@ -53,6 +59,7 @@
   // operator types into a field or a dialog is open, nor with Control, Alt or Meta.
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== "/" || ev.ctrlKey || ev.altKey || ev.metaKey || ev.isComposing || ev.defaultPrevented) return;
+    var hint = searchHint();
     if (!hint || typingIn(ev.target) || typingIn(document.activeElement) || document.querySelector("dialog[open]")) return;
     ev.preventDefault();
     var q = document.getElementById("customer-q");
