@@ -107,7 +107,7 @@ func (k *keyboard) press(key string) {
 // follow presses key on a link or a form's button and waits for the next page to load.
 func (k *keyboard) follow(key string) {
 	k.t.Helper()
-	_, err := k.page.ExpectNavigation(func() error { return k.page.Keyboard().Press(key) })
+	_, err := k.page.ExpectEvent("load", func() error { return k.page.Keyboard().Press(key) })
 	check(k.t, err, "pressing ", key, " to go to the next page")
 }
 

@@ -34,7 +34,7 @@ func TestSaveGetReplaceDelete(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 2, 14, 5, 0, 0, time.UTC)
 	d := drafts.Draft{OperatorID: op, Page: "/customers/7/edit", Action: "/customers/7",
-		Fields: []drafts.Field{{Name: "firstName", Value: "Zoë"}, {Name: "fingerprint", Value: "abc"}},
+		Fields:  []drafts.Field{{Name: "firstName", Value: "Zoë"}, {Name: "fingerprint", Value: "abc"}},
 		SavedAt: now, ExpiresAt: now.Add(time.Hour)}
 	if err := s.Save(ctx, editForm, d); err != nil {
 		t.Fatal(err)

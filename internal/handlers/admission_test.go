@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/raas-console/console/internal/audit"
 	"github.com/raas-console/console/internal/handlers"
 	"github.com/raas-console/console/internal/operators"
 	"github.com/raas-console/console/internal/synerise"
@@ -77,14 +76,4 @@ func TestRequestsBeyondTheInFlightLimitAreShed(t *testing.T) {
 	if res := b.get(path); res.StatusCode != http.StatusOK {
 		t.Fatalf("after the slot freed: %d", res.StatusCode)
 	}
-}
-
-func countEvents(e *env, a audit.Action) int {
-	n := 0
-	for _, ev := range e.events() {
-		if ev.Action == a {
-			n++
-		}
-	}
-	return n
 }
