@@ -185,11 +185,4 @@
     var p = document.getElementById("network-error");
     if (p && ev.detail && ev.detail.successful) p.remove();
   });
-  // A form sent this way brings a whole new page body: its header's shortcut hint is shown
-  // as the first page's was, since this script runs for it too.
-  document.addEventListener("htmx:afterSettle", function (ev) {
-    if (!ev.detail || !ev.detail.boosted) return;
-    var hint = document.querySelector("[data-search-shortcut]");
-    if (hint) hint.hidden = false;
-  });
 })();
