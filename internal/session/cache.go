@@ -65,7 +65,7 @@ type cache struct {
 	epoch      uint64
 	live       bool
 	// leaseUntil is when the listener's last word from the database stops vouching for
-	// the cache (monotonic time); see listener.heard.
+	// the cache (monotonic time); see listen.Listener.Heard.
 	leaseUntil time.Time
 
 	hits, misses, invalidations atomic.Int64

@@ -8,6 +8,8 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/raas-console/console/internal/listen"
 )
 
 // Pool lets the external tests look at the table itself.
@@ -37,4 +39,4 @@ func (s *Store) Cached(c *http.Cookie) bool {
 }
 
 // Lease is how long the cache trusts the listener's last word from the database.
-const Lease = lease
+const Lease = listen.Lease

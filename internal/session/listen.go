@@ -3,15 +3,14 @@ package session
 import (
 	"context"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/raas-console/console/internal/listen"
 )
 
 // Channel is the PostgreSQL notification channel on which the database announces changed
@@ -22,17 +21,6 @@ const Channel = "console_sessions"
 // ListenerName is the application_name of the listener's connection, so that it can be
 // told apart in pg_stat_activity.
 const ListenerName = "console session listener"
-
-// Listener timings. The listener pings the database after heartbeat without a
-// notification; the cache is trusted for lease after the database was last heard, so a
-// connection that hangs without failing (a network partition) stops the cache within
-// lease. A lost connection is retried after retryMin, doubling up to retryMax.
-const (
-	heartbeat = time.Second
-	lease     = 3 * time.Second
-	retryMin  = 50 * time.Millisecond
-	retryMax  = 5 * time.Second
-)
 
 // Listen keeps the Store's cache of validated sessions coherent with the database until
 // ctx ends: on its own connection it listens on Channel and drops what each notification
@@ -46,81 +34,20 @@ func (s *Store) Listen(ctx context.Context, logger *slog.Logger) {
 
 // dial opens the listener's own connection, configured like the pool's.
 func (s *Store) dial(ctx context.Context) (*pgx.Conn, error) {
-	cfg := s.pool.Config().ConnConfig.Copy()
-	cfg.RuntimeParams["application_name"] = ListenerName
-	return pgx.ConnectConfig(ctx, cfg)
+	return listen.Dial(s.pool, ListenerName)(ctx)
 }
 
 func (s *Store) listen(ctx context.Context, connect func(context.Context) (*pgx.Conn, error), logger *slog.Logger) {
-	retry := retryMin
-	for {
-		connected, err := s.listenOnce(ctx, connect, logger)
-		s.cache.setLive(false, time.Time{})
-		if ctx.Err() != nil {
-			return
-		}
-		if connected {
-			retry = retryMin
-		}
-		logger.Warn("session listener disconnected: sessions are read from the database until it is back",
-			"err", err, "retry_in", retry)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(retry):
-		}
-		retry = min(retry*2, retryMax)
-	}
-}
-
-// listenOnce connects, listens and applies notifications until the connection fails or
-// ctx ends; connected reports whether it got as far as listening.
-func (s *Store) listenOnce(ctx context.Context, connect func(context.Context) (*pgx.Conn, error), logger *slog.Logger) (connected bool, err error) {
-	conn, err := connect(ctx)
-	if err != nil {
-		return false, fmt.Errorf("session: listener: connect: %w", err)
-	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = conn.Close(closeCtx)
-	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
-		return false, fmt.Errorf("session: listener: listen: %w", err)
-	}
-	// Only now, listening, may the cache start: a change committed from here on is announced.
-	s.cache.setLive(true, time.Now().Add(lease))
-	logger.Info("session listener connected: validated sessions are cached", "channel", Channel)
-	for {
-		waitCtx, cancel := context.WithTimeout(ctx, heartbeat)
-		n, err := conn.WaitForNotification(waitCtx)
-		cancel()
-		switch {
-		case err == nil:
-			s.cache.extendLease(time.Now().Add(lease))
-			s.apply(n.Payload)
-		case ctx.Err() != nil:
-			return true, nil
-		case pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded):
-			if err := s.ping(ctx, conn); err != nil {
-				return true, err
-			}
-		default:
-			return true, fmt.Errorf("session: listener: wait: %w", err)
-		}
-	}
-}
-
-// ping asks the listener's connection for an answer within heartbeat; an answer extends
-// the cache's lease.
-func (s *Store) ping(ctx context.Context, conn *pgx.Conn) error {
-	pingCtx, cancel := context.WithTimeout(ctx, heartbeat)
-	defer cancel()
-	if err := conn.Ping(pingCtx); err != nil {
-		return fmt.Errorf("session: listener: ping: %w", err)
-	}
-	s.cache.extendLease(time.Now().Add(lease))
-	return nil
+	listen.Listener{
+		Channel: Channel,
+		Name:    "session listener",
+		Connect: connect,
+		Live:    func(leaseUntil time.Time) { s.cache.setLive(true, leaseUntil) },
+		Heard:   s.cache.extendLease,
+		Notify:  s.apply,
+		Down:    func() { s.cache.setLive(false, time.Time{}) },
+		Logger:  logger,
+	}.Run(ctx)
 }
 
 // apply drops what a notification names; a payload it does not understand drops
