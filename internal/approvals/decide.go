@@ -24,6 +24,7 @@ func (s *Store) Decide(ctx context.Context, id int64, d Decision) (Request, erro
 	if d.State != StateApproved && d.State != StateRejected {
 		return Request{}, fmt.Errorf("approvals: decide: %q is not a decision", d.State)
 	}
+	defer s.waiting.drop()
 	r, err := s.one(ctx, "decide", `UPDATE approval_requests SET state = $2, decided_by = $3,
 		decided_by_email = $4, comment = $5, decided_at = $6
 		WHERE id = $1 AND state = 'pending' AND expires_at > $6 AND requested_by <> $3
@@ -55,6 +56,7 @@ func (s *Store) MarkFailed(ctx context.Context, id int64, outcome string) (Reque
 }
 
 func (s *Store) finish(ctx context.Context, verb, sql string, args ...any) (Request, error) {
+	defer s.waiting.drop()
 	r, err := s.one(ctx, verb, sql, args...)
 	if errors.Is(err, ErrNotFound) {
 		return Request{}, fmt.Errorf("approvals: %s: the request is not approved and waiting to run", verb)
@@ -65,9 +67,13 @@ func (s *Store) finish(ctx context.Context, verb, sql string, args ...any) (Requ
 // Expire marks every request still pending at now past its expiry as expired and
 // returns them, so that the caller records each.
 func (s *Store) Expire(ctx context.Context, now time.Time) ([]Request, error) {
-	return s.list(ctx, "expire", `UPDATE approval_requests SET state = 'expired',
+	out, err := s.list(ctx, "expire", `UPDATE approval_requests SET state = 'expired',
 		outcome = 'Expired without a decision; nothing was done.'
 		WHERE state = 'pending' AND expires_at <= $1 RETURNING `+columns, now)
+	if err != nil || len(out) > 0 {
+		s.waiting.drop()
+	}
+	return out, err
 }
 
 // Link records the audit seq of the request's event: kind is "request" or "decision". The

@@ -15,10 +15,15 @@ import (
 // that expiry follows the console's clock.
 type Store struct {
 	pool *pgxpool.Pool
+	// waiting is the copy of the pending requests that CountWaitingFor counts from while
+	// the listener runs.
+	waiting *waiting
 }
 
 // NewStore returns the requests kept in pool's database.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, waiting: newWaiting(MaxWaitingInMemory)}
+}
 
 const columns = `id, action, target_type, target_id, target_label, changes, payload, fingerprint, reason,
 	requested_by, requested_by_email, requested_at, expires_at, state, decided_by, decided_by_email,
@@ -83,6 +88,7 @@ func (s *Store) Create(ctx context.Context, r Request) (Request, error) {
 			return Request{}, err
 		}
 	}
+	defer s.waiting.drop()
 	return s.one(ctx, "create", `INSERT INTO approval_requests (id, action, target_type, target_id, target_label,
 		changes, payload, fingerprint, reason, requested_by, requested_by_email, requested_at, expires_at)
 		VALUES ($13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING `+columns,
@@ -111,26 +117,4 @@ func (s *Store) ListRequestedBy(ctx context.Context, id int64, limit int) ([]Req
 func (s *Store) ListDecided(ctx context.Context, limit int) ([]Request, error) {
 	return s.list(ctx, "list decided", `SELECT `+columns+` FROM approval_requests
 		WHERE state <> 'pending' ORDER BY coalesce(decided_at, expires_at) DESC, id DESC LIMIT $1`, limit)
-}
-
-// CountWaitingFor counts the requests pending at now that operator id of role may
-// decide: someone else's, of a kind their role may approve, not about id themselves.
-func (s *Store) CountWaitingFor(ctx context.Context, id int64, role string, now time.Time) (int, error) {
-	var actions []string
-	for _, k := range kinds {
-		if RoleMayApprove(k.action, role) {
-			actions = append(actions, k.action)
-		}
-	}
-	if len(actions) == 0 {
-		return 0, nil
-	}
-	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM approval_requests WHERE state = 'pending'
-		AND expires_at > $1 AND requested_by <> $2 AND action = ANY($3)
-		AND NOT (target_type = 'operator' AND target_id = $2::text)`, now, id, actions).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("approvals: count waiting: %w", err)
-	}
-	return n, nil
 }
