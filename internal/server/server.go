@@ -126,6 +126,7 @@ func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpoo
 		MaxInFlight: cfg.MaxInFlight,
 	}
 	StoreDeps(&deps, pool)
+	c.closers = append(c.closers, approvalDeps(&deps, pool, logger))
 	deps.ApprovalPolicy = cfg.Approvals
 	deps.DraftLifetime = 2 * cfg.SessionIdleTimeout
 	if err := identityDeps(ctx, cfg, pool, &deps, logger); err != nil {
