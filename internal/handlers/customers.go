@@ -123,8 +123,7 @@ func (h *Handler) handleCustomer(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	earlier := h.history(ctx, id)
-	regc := make(chan registration, 1)
-	go func() { regc <- h.registration(ctx) }()
+	regc := h.registrationAside(ctx)
 	recorded := h.recordView(ctx, h.viewIntent(c, id, reason))
 	p, readErr := h.loadCustomer(c)
 	rec := <-recorded

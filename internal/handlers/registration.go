@@ -52,10 +52,7 @@ type registrationCache struct {
 // registration returns the workspace's registration type, read from Synerise at most once
 // per registrationTTL. A failed read is not kept and gives known == false.
 func (h *Handler) registration(ctx context.Context) registration {
-	h.regCache.mu.Lock()
-	r, at := h.regCache.reg, h.regCache.at
-	h.regCache.mu.Unlock()
-	if r.known && h.Now().Sub(at) < registrationTTL {
+	if r, ok := h.knownRegistration(); ok {
 		return r
 	}
 	v, err, _ := h.regCache.flight.Do("registration", func() (any, error) {
@@ -72,6 +69,26 @@ func (h *Handler) registration(ctx context.Context) registration {
 		return registration{}
 	}
 	return v.(registration)
+}
+
+// knownRegistration is the registration type read less than registrationTTL ago, if any.
+func (h *Handler) knownRegistration() (registration, bool) {
+	h.regCache.mu.Lock()
+	r, at := h.regCache.reg, h.regCache.at
+	h.regCache.mu.Unlock()
+	return r, r.known && h.Now().Sub(at) < registrationTTL
+}
+
+// registrationAside returns the registration type at once when it is known, and otherwise
+// reads it from Synerise while the caller goes on.
+func (h *Handler) registrationAside(ctx context.Context) <-chan registration {
+	out := make(chan registration, 1) // buffered: an early return leaves nothing blocked
+	if r, ok := h.knownRegistration(); ok {
+		out <- r
+		return out
+	}
+	go func() { out <- h.registration(ctx) }()
+	return out
 }
 
 // rememberRegistration keeps the registration type of settings just read, and returns it.
