@@ -68,6 +68,7 @@ type config struct {
 	logLevel     string
 	timeout      time.Duration
 	simInProcess bool
+	floor        bool
 	soak         soakConfig
 }
 
@@ -95,6 +96,8 @@ func main() {
 	flag.IntVar(&cfg.maxInFlight, "max-in-flight", 4000, "arrivals beyond this many outstanding requests are dropped (and counted)")
 	flag.StringVar(&cfg.logLevel, "log-level", "info", "the console's CONSOLE_LOG_LEVEL")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "per-request timeout")
+	flag.BoolVar(&cfg.floor, "floor", false, "measure the views of the reference server instead of the console: the profile read and one durable row, nothing else (see floor.go)")
+	floorServe := flag.String("floor-serve", "", "internal: serve the reference server on this address (the generator starts it so with -floor)")
 	cpuProfile := flag.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -106,6 +109,9 @@ func main() {
 			log.Fatalf("loadgen: %v", err)
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if *floorServe != "" {
+		log.Fatalf("loadgen: reference server: %v", serveFloor(*floorServe))
 	}
 	cfg.dbURL = os.Getenv("DATABASE_URL")
 
@@ -166,6 +172,7 @@ type env struct {
 	dbName     string
 	out        io.Writer
 	sims       *simProcess // the simulator process, when this generator started it
+	floor      bool        // the views go to the reference server (floor.go)
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
@@ -305,6 +312,18 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "signed in %d support operators and 1 auditor\n\n", len(e.support))
+	if cfg.floor {
+		ref, err := startFloor(ctx, dbURL, simURL, filepath.Join(os.TempDir(), "loadgen-floor.log"))
+		if err != nil {
+			return err
+		}
+		defer ref.stop()
+		for _, op := range e.support {
+			op.base = ref.url
+		}
+		e.pid, e.floor = ref.cmd.Process.Pid, true
+		fmt.Fprintf(out, "views go to the reference server (%s), not the console: the figures below marked console are the reference's\n\n", ref.url)
+	}
 
 	if cfg.warmup > 0 {
 		rec := newRecorder()
@@ -361,6 +380,9 @@ type phaseResult struct {
 }
 
 func (e *env) viewRows(ctx context.Context) int64 {
+	if e.floor {
+		return e.floorRows(ctx)
+	}
 	var n int64
 	// A view is one row, or an intent closed by an outcome row: the views are the rows that
 	// are not outcomes.
