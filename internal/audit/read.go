@@ -73,6 +73,9 @@ type TimelineEntry struct {
 	IntentSeq int64 // set on outcomes: the intent they close
 }
 
+// timelineRoom is how many entries a timeline has room for before it grows.
+const timelineRoom = 8
+
 // Timeline returns the newest events about one target, newest first, as a customer's
 // timeline shows them: it reads only those columns, since a page view pays for it.
 // limit is capped at 1000; zero or less means 50.
@@ -86,7 +89,8 @@ func (s *Store) Timeline(ctx context.Context, targetType, targetID string, limit
 	if err != nil {
 		return nil, fmt.Errorf("audit: timeline: %w", err)
 	}
-	out := make([]TimelineEntry, 0, limit)
+	// Most customers have a short history: room for a few entries, grown when there are more.
+	out := make([]TimelineEntry, 0, min(limit, timelineRoom))
 	for rows.Next() {
 		var (
 			e               TimelineEntry
