@@ -75,8 +75,11 @@ func (s *Store) countInDatabase(ctx context.Context, id int64, actions []string,
 // count, by the caller's clock), unless there are more than the copy may hold: then
 // complete is false and rows is not all of them.
 func (s *Store) loadPending(ctx context.Context) (rows []pendingRow, complete bool, err error) {
-	res, _ := s.pool.Query(ctx, `SELECT id, action, requested_by, target_type, target_id, expires_at
+	res, err := s.pool.Query(ctx, `SELECT id, action, requested_by, target_type, target_id, expires_at
 		FROM approval_requests WHERE state = 'pending' LIMIT $1`, s.waiting.max+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("approvals: load pending: %w", err)
+	}
 	rows, err = pgx.CollectRows(res, func(row pgx.CollectableRow) (r pendingRow, err error) {
 		err = row.Scan(&r.id, &r.action, &r.requestedBy, &r.targetType, &r.targetID, &r.expiresAt)
 		return r, err
