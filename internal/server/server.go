@@ -138,17 +138,26 @@ func assemble(ctx context.Context, cfg config.Config, opts Options, pool *pgxpoo
 	if sim != nil {
 		deps.Outbox = SandboxOutbox(sim)
 	}
-	if cfg.MetricsAddr == "" {
-		deps.MetricsToken = cfg.MetricsToken
-	} else {
-		stopMetrics, err := serveMetrics(cfg.MetricsAddr, meter, logger)
-		if err != nil {
-			return nil, err
-		}
-		c.closers = append(c.closers, stopMetrics)
+	if err := c.metricsDeps(cfg, meter, logger, &deps); err != nil {
+		return nil, err
 	}
 	c.handler = handlers.New(deps)
 	return c, nil
+}
+
+// metricsDeps serves /metrics on its own listener when one is configured, or lets the web
+// console serve it behind its token.
+func (c *console) metricsDeps(cfg config.Config, meter *metrics.Metrics, logger *slog.Logger, deps *handlers.Deps) error {
+	if cfg.MetricsAddr == "" {
+		deps.MetricsToken = cfg.MetricsToken
+		return nil
+	}
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, meter, logger)
+	if err != nil {
+		return err
+	}
+	c.closers = append(c.closers, stopMetrics)
+	return nil
 }
 
 // streamAudit starts the audit log's shipper to the configured sinks (every replica runs
