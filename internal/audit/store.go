@@ -30,6 +30,7 @@ type Store struct {
 	pool  *pgxpool.Pool
 	clock func() time.Time
 	group group     // concurrent appends share transactions (group.go)
+	later later     // outcomes written off their callers' paths (later.go)
 	head  knownHead // the last row written here, while nothing else is known to follow it
 	stale staleScan // how far back CloseStaleIntents still has to look (stale.go)
 }
@@ -91,11 +92,26 @@ func (s *Store) Intent(ctx context.Context, e Event) (Event, error) {
 // recorded) but gives up after 15 seconds; an outcome that could not be written leaves the
 // intent open for CloseStaleIntents.
 func (s *Store) Outcome(ctx context.Context, intent Event, o Outcome, change func(*Event)) (Event, error) {
+	e, err := outcomeEvent(intent, o, change)
+	if err != nil {
+		return Event{}, fmt.Errorf("audit: write outcome: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
+	defer cancel()
+	stored, err := s.write(ctx, []Event{e})
+	if err != nil {
+		return Event{}, fmt.Errorf("audit: write outcome: %w", err)
+	}
+	return stored[0], nil
+}
+
+// outcomeEvent is the outcome row Outcome writes for intent, or why there is none.
+func outcomeEvent(intent Event, o Outcome, change func(*Event)) (Event, error) {
 	if intent.Seq <= 0 || intent.Outcome != OutcomePending {
-		return Event{}, fmt.Errorf("audit: write outcome: event %d is not a stored intent", intent.Seq)
+		return Event{}, fmt.Errorf("event %d is not a stored intent", intent.Seq)
 	}
 	if o == OutcomePending || !o.Valid() {
-		return Event{}, fmt.Errorf("audit: write outcome: invalid outcome %q", o)
+		return Event{}, fmt.Errorf("invalid outcome %q", o)
 	}
 	e := outcomeOf(intent, o)
 	if change != nil {
@@ -108,13 +124,7 @@ func (s *Store) Outcome(ctx context.Context, intent Event, o Outcome, change fun
 		}
 		e = linked
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
-	defer cancel()
-	stored, err := s.write(ctx, []Event{e})
-	if err != nil {
-		return Event{}, fmt.Errorf("audit: write outcome: %w", err)
-	}
-	return stored[0], nil
+	return e, nil
 }
 
 // outcomeOf is the outcome row of intent before the caller adds what happened.

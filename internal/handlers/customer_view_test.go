@@ -65,6 +65,17 @@ func (v viewLog) Outcome(ctx context.Context, intent audit.Event, o audit.Outcom
 	return stored, err
 }
 
+func (v viewLog) OutcomeLater(intent audit.Event, o audit.Outcome, change func(*audit.Event), done func(audit.Event, error)) error {
+	return v.Store.OutcomeLater(intent, o, change, func(stored audit.Event, err error) {
+		if err == nil && intent.Action == audit.ActionCustomerView {
+			v.outcomes <- stored
+		}
+		if done != nil {
+			done(stored, err)
+		}
+	})
+}
+
 // waitFor is the next event of ch; a test that waits in vain fails instead of hanging.
 func waitFor(t *testing.T, ch <-chan audit.Event, what string) audit.Event {
 	t.Helper()

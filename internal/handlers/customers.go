@@ -145,7 +145,7 @@ func (h *Handler) handleCustomer(c echo.Context) error {
 		CanResendActivation: canResendActivation(p, reg),
 		Timeline:            timelineView(withView(rec.intent, hist.entries)),
 	}
-	h.closeShownView(ctx, rec.intent, p.Email)
+	h.closeShownView(rec.intent, p.Email)
 	return render(c, http.StatusOK, templates.CustomerPageView(h.page(c, customerName(p)), v))
 }
 
@@ -187,17 +187,20 @@ func (h *Handler) closeFailedView(c echo.Context, intent audit.Event, err error)
 }
 
 // closeShownView records, beside the page being sent, that the view succeeded, labelled with
-// the e-mail Synerise gave (so that a search of the log by e-mail finds the view). Should that
-// write fail, the intent stays open and is closed as "outcome unknown" with the other
-// intents left without an outcome.
-func (h *Handler) closeShownView(ctx context.Context, intent audit.Event, email string) {
-	ctx = context.WithoutCancel(ctx)
+// the e-mail Synerise gave (so that a search of the log by e-mail finds the view). The row is
+// queued and written within moments together with the other views' outcomes (see
+// audit.Store.OutcomeLater). Should that write fail, the intent stays open and is closed as
+// "outcome unknown" with the other intents left without an outcome.
+func (h *Handler) closeShownView(intent audit.Event, email string) {
 	label := func(e *audit.Event) { e.Target.Label = email }
-	go func() {
-		if _, err := h.Audit.Outcome(ctx, intent, audit.OutcomeSucceeded, label); err != nil {
+	logFailure := func(_ audit.Event, err error) {
+		if err != nil {
 			h.Logger.Error("audit customer view outcome", "err", err, "seq", intent.Seq)
 		}
-	}()
+	}
+	if err := h.Audit.OutcomeLater(intent, audit.OutcomeSucceeded, label, logFailure); err != nil {
+		h.Logger.Error("audit customer view outcome", "err", err, "seq", intent.Seq)
+	}
 }
 
 // withView is the customer's history with the view being shown in front, as succeeded. Its

@@ -41,6 +41,7 @@ type auditWriter interface {
 	Append(ctx context.Context, e audit.Event) (audit.Event, error)
 	Intent(ctx context.Context, e audit.Event) (audit.Event, error)
 	Outcome(ctx context.Context, intent audit.Event, o audit.Outcome, change func(*audit.Event)) (audit.Event, error)
+	OutcomeLater(intent audit.Event, o audit.Outcome, change func(*audit.Event), done func(audit.Event, error)) error
 }
 
 // auditReader is what the auditor workspace reads from the audit log.

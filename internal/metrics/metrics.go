@@ -114,6 +114,7 @@ type auditWriter interface {
 	Append(ctx context.Context, e audit.Event) (audit.Event, error)
 	Intent(ctx context.Context, e audit.Event) (audit.Event, error)
 	Outcome(ctx context.Context, intent audit.Event, o audit.Outcome, change func(*audit.Event)) (audit.Event, error)
+	OutcomeLater(intent audit.Event, o audit.Outcome, change func(*audit.Event), done func(audit.Event, error)) error
 }
 
 // AuditLog counts and times every write to the audit log; reads pass straight through
@@ -148,6 +149,17 @@ func (a *AuditLog) Outcome(ctx context.Context, intent audit.Event, o audit.Outc
 	out, err := a.Store.Outcome(ctx, intent, o, change)
 	a.observe("outcome", intent.Action, o, start, err)
 	return out, err
+}
+
+// OutcomeLater queues an intent's outcome; it is measured when its write ends.
+func (a *AuditLog) OutcomeLater(intent audit.Event, o audit.Outcome, change func(*audit.Event), done func(audit.Event, error)) error {
+	start := time.Now()
+	return a.Store.OutcomeLater(intent, o, change, func(e audit.Event, err error) {
+		a.observe("outcome", intent.Action, o, start, err)
+		if done != nil {
+			done(e, err)
+		}
+	})
 }
 
 func (a *AuditLog) observe(kind string, action audit.Action, o audit.Outcome, start time.Time, err error) {

@@ -234,6 +234,7 @@ func serve(ctx context.Context, cfg config.Config, opts Options, c *console) err
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
 	stopJobs()
+	c.auditLog.Flush() // the outcomes queued by the last requests, before the pool closes
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
